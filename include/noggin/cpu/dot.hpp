@@ -1,0 +1,754 @@
+// noggin/cpu/dot.hpp — dot product of one weight row (any dtype) with one activation column.
+//
+//     const noggin::dtype act = noggin::cpu::vec_dot_type(noggin::dtype::q4_k);   // q8_k
+//     std::vector<noggin::block_q8_k> xq(k / 256);
+//     noggin::cpu::quantize_activations(act, x, xq.data(), k);                  // once per column
+//     noggin::cpu::vec_dot_fn dot = noggin::cpu::vec_dot_function(noggin::dtype::q4_k);
+//     float y_r = dot(k, w.row(r), xq.data());                                  // per row
+//
+// Sections: activation formats · scalar references · SIMD helpers (AVX2) · float dots (xsimd) ·
+//           32-element quant dots (AVX2) · K-quant dots (AVX2) · dispatch tables
+//
+// Activations come in the format vec_dot_type() names: f32 for the float weights (F32, F16, BF16),
+// Q8_1 for every 32-element format (its block sum `s` turns the offsets of Q4_0/Q5_0 and the minimum of
+// Q4_1/Q5_1 into one multiply-add per block, so unsigned quants go straight into maddubs), and Q8_K
+// for the K-quants (its 16-element sums `bsums` do the same for mins and offsets).
+//
+// Each dtype has a scalar reference `vec_dot_<type>_ref` (exact integer sums per block, then float
+// scales) and, when NOGGIN_SIMD_AVX2, a SIMD version `vec_dot_<type>_avx2`. Float dots use xsimd;
+// the int8 dots use AVX2 intrinsics (maddubs/madd), which xsimd does not have. They differ from the
+// reference only by float summation order and, for the *_0/*_1 formats, by the f16 rounding of the
+// activation block sum `s` (relative error ≤ 2^-11 of that term).
+//
+// `n` is the row length in elements: a whole number of blocks for the block formats, any n ≥ 0 for
+// the float formats. Weights and activations need no alignment.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "../core/config.hpp"
+#include "../core/dtype.hpp"
+#include "../core/half.hpp"
+#include "quants.hpp"
+
+#if NOGGIN_SIMD_AVX2 || NOGGIN_SIMD_NEON
+#include <xsimd/xsimd.hpp>
+#endif
+#if NOGGIN_SIMD_AVX2
+#include <immintrin.h>
+#endif
+
+namespace noggin {
+namespace cpu {
+
+// --- activation formats -----------------------------------------------------------------------------
+
+// The format activations must be in for a dot product with weights of type `w`.
+inline dtype vec_dot_type(dtype w) {
+    switch (w) {
+        case dtype::f32:
+        case dtype::f16:
+        case dtype::bf16: return dtype::f32;
+        case dtype::q4_0:
+        case dtype::q4_1:
+        case dtype::q5_0:
+        case dtype::q5_1:
+        case dtype::q8_0:
+        case dtype::q8_1: return dtype::q8_1;
+        case dtype::q2_k:
+        case dtype::q3_k:
+        case dtype::q4_k:
+        case dtype::q5_k:
+        case dtype::q6_k:
+        case dtype::q8_k: return dtype::q8_k;
+    }
+    return dtype::f32;
+}
+
+// Convert `n` floats into activation format `act` (one of vec_dot_type's results). Same result as
+// quantize_row; fast paths for Q8_1 and Q8_K where SIMD is compiled.
+inline bool quantize_activations(dtype act, const float* x, void* out, std::int64_t n);
+
+// --- scalar references -------------------------------------------------------------------------------
+
+inline float vec_dot_f32_ref(std::int64_t n, const void* w, const void* x) {
+    const float* a = static_cast<const float*>(w);
+    const float* b = static_cast<const float*>(x);
+    double s = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+    return static_cast<float>(s);
+}
+inline float vec_dot_f16_ref(std::int64_t n, const void* w, const void* x) {
+    const f16* a = static_cast<const f16*>(w);
+    const float* b = static_cast<const float*>(x);
+    double s = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(f16_to_f32(a[i])) * b[i];
+    return static_cast<float>(s);
+}
+inline float vec_dot_bf16_ref(std::int64_t n, const void* w, const void* x) {
+    const bf16* a = static_cast<const bf16*>(w);
+    const float* b = static_cast<const float*>(x);
+    double s = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(bf16_to_f32(a[i])) * b[i];
+    return static_cast<float>(s);
+}
+
+namespace detail {
+// Integer quants of element j of a 32-element block (offset not applied).
+inline int q4_at(const std::uint8_t* qs, int j) { return j < 16 ? qs[j] & 0xf : qs[j - 16] >> 4; }
+inline int q5_at(const std::uint8_t* qs, std::uint32_t qh, int j) {
+    return q4_at(qs, j) | static_cast<int>(((qh >> j) & 1u) << 4);
+}
+}  // namespace detail
+
+inline float vec_dot_q4_0_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q4_0* a = static_cast<const block_q4_0*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        int s = 0;
+        for (int j = 0; j < 32; ++j) s += (detail::q4_at(a[i].qs, j) - 8) * b[i].qs[j];
+        sum += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+inline float vec_dot_q4_1_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q4_1* a = static_cast<const block_q4_1*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        int s = 0, sx = 0;
+        for (int j = 0; j < 32; ++j) s += detail::q4_at(a[i].qs, j) * b[i].qs[j], sx += b[i].qs[j];
+        const float dx = f16_to_f32(b[i].d);
+        sum += f16_to_f32(a[i].d) * dx * static_cast<float>(s) + f16_to_f32(a[i].m) * dx * static_cast<float>(sx);
+    }
+    return sum;
+}
+inline float vec_dot_q5_0_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q5_0* a = static_cast<const block_q5_0*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        const std::uint32_t qh = load_qh(a[i].qh);
+        int s = 0;
+        for (int j = 0; j < 32; ++j) s += (detail::q5_at(a[i].qs, qh, j) - 16) * b[i].qs[j];
+        sum += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+inline float vec_dot_q5_1_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q5_1* a = static_cast<const block_q5_1*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        const std::uint32_t qh = load_qh(a[i].qh);
+        int s = 0, sx = 0;
+        for (int j = 0; j < 32; ++j) s += detail::q5_at(a[i].qs, qh, j) * b[i].qs[j], sx += b[i].qs[j];
+        const float dx = f16_to_f32(b[i].d);
+        sum += f16_to_f32(a[i].d) * dx * static_cast<float>(s) + f16_to_f32(a[i].m) * dx * static_cast<float>(sx);
+    }
+    return sum;
+}
+inline float vec_dot_q8_0_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q8_0* a = static_cast<const block_q8_0*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        int s = 0;
+        for (int j = 0; j < 32; ++j) s += a[i].qs[j] * b[i].qs[j];
+        sum += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+inline float vec_dot_q8_1_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q8_1* a = static_cast<const block_q8_1*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 32; ++i) {
+        int s = 0;
+        for (int j = 0; j < 32; ++j) s += a[i].qs[j] * b[i].qs[j];
+        sum += f16_to_f32(a[i].d) * f16_to_f32(b[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+
+inline float vec_dot_q2_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q2_k* a = static_cast<const block_q2_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int s = 0, m = 0;
+        for (int j = 0; j < 256; ++j) {
+            const int q = (a[i].qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+            s += (a[i].scales[j / 16] & 0xf) * q * b[i].qs[j];
+        }
+        for (int g = 0; g < 16; ++g) m += (a[i].scales[g] >> 4) * b[i].bsums[g];
+        sum += b[i].d * (f16_to_f32(a[i].d) * static_cast<float>(s) - f16_to_f32(a[i].dmin) * static_cast<float>(m));
+    }
+    return sum;
+}
+inline float vec_dot_q3_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q3_k* a = static_cast<const block_q3_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int sc[16];
+        for (int k = 0; k < 16; ++k) sc[k] = unpack_scale_q3_k(a[i].scales, k);
+        int s = 0;
+        for (int j = 0; j < 256; ++j) {
+            const int lo = (a[i].qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+            const int h = (a[i].hmask[j % 32] >> (j / 32)) & 1;
+            s += sc[j / 16] * (lo - (h ? 0 : 4)) * b[i].qs[j];
+        }
+        sum += b[i].d * f16_to_f32(a[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+inline float vec_dot_q4_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q4_k* a = static_cast<const block_q4_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int s = 0, m = 0;
+        for (int c = 0; c < 8; ++c) {
+            int sc, mn;
+            unpack_scale_min_k4(a[i].scales, c, &sc, &mn);
+            int sq = 0;
+            for (int l = 0; l < 32; ++l) sq += ((a[i].qs[32 * (c / 2) + l] >> (4 * (c % 2))) & 0xf) * b[i].qs[32 * c + l];
+            s += sc * sq;
+            m += mn * (b[i].bsums[2 * c] + b[i].bsums[2 * c + 1]);
+        }
+        sum += b[i].d * (f16_to_f32(a[i].d) * static_cast<float>(s) - f16_to_f32(a[i].dmin) * static_cast<float>(m));
+    }
+    return sum;
+}
+inline float vec_dot_q5_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q5_k* a = static_cast<const block_q5_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int s = 0, m = 0;
+        for (int c = 0; c < 8; ++c) {
+            int sc, mn;
+            unpack_scale_min_k4(a[i].scales, c, &sc, &mn);
+            int sq = 0;
+            for (int l = 0; l < 32; ++l) {
+                const int q = ((a[i].qs[32 * (c / 2) + l] >> (4 * (c % 2))) & 0xf) | (((a[i].qh[l] >> c) & 1) << 4);
+                sq += q * b[i].qs[32 * c + l];
+            }
+            s += sc * sq;
+            m += mn * (b[i].bsums[2 * c] + b[i].bsums[2 * c + 1]);
+        }
+        sum += b[i].d * (f16_to_f32(a[i].d) * static_cast<float>(s) - f16_to_f32(a[i].dmin) * static_cast<float>(m));
+    }
+    return sum;
+}
+inline float vec_dot_q6_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q6_k* a = static_cast<const block_q6_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int s = 0;
+        for (int j = 0; j < 256; ++j) {
+            const int g = j / 128, r = j % 128, l = j % 32;
+            const int lo = (a[i].ql[64 * g + r % 64] >> (4 * (r / 64))) & 0xf;
+            const int hi = (a[i].qh[32 * g + l] >> (2 * (r / 32))) & 3;
+            s += a[i].scales[j / 16] * ((lo | (hi << 4)) - 32) * b[i].qs[j];
+        }
+        sum += b[i].d * f16_to_f32(a[i].d) * static_cast<float>(s);
+    }
+    return sum;
+}
+inline float vec_dot_q8_k_ref(std::int64_t n, const void* w, const void* x) {
+    const block_q8_k* a = static_cast<const block_q8_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    float sum = 0.0f;
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        int s = 0;
+        for (int j = 0; j < 256; ++j) s += a[i].qs[j] * b[i].qs[j];
+        sum += a[i].d * b[i].d * static_cast<float>(s);
+    }
+    return sum;
+}
+
+#if NOGGIN_SIMD_AVX2
+// --- SIMD helpers (AVX2) -------------------------------------------------------------------------------
+
+namespace avx2 {
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+inline float half(f16 h) { return _cvtsh_ss(h.bits); }
+inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// 16 bytes of packed nibbles → 32 bytes 0..15: low nibbles in bytes 0..15, high nibbles in 16..31.
+inline __m256i nibbles(const std::uint8_t* qs) {
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+// 32 bits → 32 bytes: 0x10 where bit j of `bits` is set, else 0.
+inline __m256i bits_to_0x10(std::uint32_t bits) {
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+// Σ u8 × s8 in 8 int32 lanes (u ≤ 127 keeps maddubs from saturating with any s8).
+inline __m256i dot_us(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+// Σ s8 × s8 in 8 int32 lanes (neither side may be -128).
+inline __m256i dot_ss(__m256i a, __m256i b) { return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)); }
+
+}  // namespace avx2
+#endif  // NOGGIN_SIMD_AVX2
+
+// --- float dots (xsimd) --------------------------------------------------------------------------------
+
+#if NOGGIN_SIMD_AVX2 || NOGGIN_SIMD_NEON
+namespace simd {
+using fbatch = xsimd::batch<float>;
+constexpr std::int64_t fwidth = static_cast<std::int64_t>(fbatch::size);
+
+// Widen `fwidth` 16-bit floats to a batch.
+inline fbatch load_f16(const f16* p) {
+#if NOGGIN_SIMD_AVX2
+    return fbatch(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#else
+    alignas(64) float t[fwidth];
+    for (std::int64_t i = 0; i < fwidth; ++i) t[i] = f16_to_f32(p[i]);
+    return fbatch::load_aligned(t);
+#endif
+}
+inline fbatch load_bf16(const bf16* p) {
+#if NOGGIN_SIMD_AVX2
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return fbatch(_mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+#else
+    alignas(64) float t[fwidth];
+    for (std::int64_t i = 0; i < fwidth; ++i) t[i] = bf16_to_f32(p[i]);
+    return fbatch::load_aligned(t);
+#endif
+}
+inline fbatch load_f32(const float* p) { return fbatch::load_unaligned(p); }
+
+// Four independent accumulators hide the FMA latency; the tail is scalar.
+template <class W, class Load, class Scalar>
+inline float dot_float(std::int64_t n, const W* a, const float* b, Load load, Scalar scalar) {
+    fbatch s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+    std::int64_t i = 0;
+    for (; i + 4 * fwidth <= n; i += 4 * fwidth) {
+        s0 = xsimd::fma(load(a + i), fbatch::load_unaligned(b + i), s0);
+        s1 = xsimd::fma(load(a + i + fwidth), fbatch::load_unaligned(b + i + fwidth), s1);
+        s2 = xsimd::fma(load(a + i + 2 * fwidth), fbatch::load_unaligned(b + i + 2 * fwidth), s2);
+        s3 = xsimd::fma(load(a + i + 3 * fwidth), fbatch::load_unaligned(b + i + 3 * fwidth), s3);
+    }
+    for (; i + fwidth <= n; i += fwidth) s0 = xsimd::fma(load(a + i), fbatch::load_unaligned(b + i), s0);
+    float sum = xsimd::hadd((s0 + s1) + (s2 + s3));
+    for (; i < n; ++i) sum += scalar(a[i]) * b[i];
+    return sum;
+}
+}  // namespace simd
+
+inline float vec_dot_f32_simd(std::int64_t n, const void* w, const void* x) {
+    return simd::dot_float(n, static_cast<const float*>(w), static_cast<const float*>(x), simd::load_f32,
+                           [](float v) { return v; });
+}
+inline float vec_dot_f16_simd(std::int64_t n, const void* w, const void* x) {
+    return simd::dot_float(n, static_cast<const f16*>(w), static_cast<const float*>(x), simd::load_f16,
+                           [](f16 v) { return f16_to_f32(v); });
+}
+inline float vec_dot_bf16_simd(std::int64_t n, const void* w, const void* x) {
+    return simd::dot_float(n, static_cast<const bf16*>(w), static_cast<const float*>(x), simd::load_bf16,
+                           [](bf16 v) { return bf16_to_f32(v); });
+}
+#endif  // NOGGIN_SIMD_AVX2 || NOGGIN_SIMD_NEON
+
+#if NOGGIN_SIMD_AVX2
+// --- 32-element quant dots (AVX2) ------------------------------------------------------------------------
+// Per block: one maddubs + madd on unsigned quants, one float FMA by d_w·d_x; the offset (−8, −16) or the
+// minimum m enters through the activation block sum s = d_x·Σq_x as one scalar multiply-add per block.
+
+namespace detail {
+// Shared loop of the *_0/*_1 formats. `quants(block)` yields the unsigned 8-bit quants; `offset(block)`
+// the float that multiplies s_x (−8·d, −16·d, or m).
+template <class Block, class Quants, class Offset>
+inline float dot_q32_avx2(std::int64_t n, const Block* a, const block_q8_1* b, Quants quants, Offset offset) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float acc_off = 0.0f;
+    const std::int64_t nb = n / 32;
+    std::int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m256i p0 = avx2::dot_us(quants(a[i]), avx2::loadu(b[i].qs));
+        const __m256i p1 = avx2::dot_us(quants(a[i + 1]), avx2::loadu(b[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i + 1].d) * avx2::half(b[i + 1].d)),
+                               _mm256_cvtepi32_ps(p1), acc1);
+        acc_off += offset(a[i]) * avx2::half(b[i].s) + offset(a[i + 1]) * avx2::half(b[i + 1].s);
+    }
+    for (; i < nb; ++i) {
+        const __m256i p0 = avx2::dot_us(quants(a[i]), avx2::loadu(b[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc_off += offset(a[i]) * avx2::half(b[i].s);
+    }
+    return avx2::hsum(_mm256_add_ps(acc0, acc1)) + acc_off;
+}
+}  // namespace detail
+
+inline float vec_dot_q4_0_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q32_avx2(
+        n, static_cast<const block_q4_0*>(w), static_cast<const block_q8_1*>(x),
+        [](const block_q4_0& q) { return avx2::nibbles(q.qs); }, [](const block_q4_0& q) { return -8.0f * avx2::half(q.d); });
+}
+inline float vec_dot_q4_1_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q32_avx2(
+        n, static_cast<const block_q4_1*>(w), static_cast<const block_q8_1*>(x),
+        [](const block_q4_1& q) { return avx2::nibbles(q.qs); }, [](const block_q4_1& q) { return avx2::half(q.m); });
+}
+inline float vec_dot_q5_0_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q32_avx2(
+        n, static_cast<const block_q5_0*>(w), static_cast<const block_q8_1*>(x),
+        [](const block_q5_0& q) { return _mm256_or_si256(avx2::nibbles(q.qs), avx2::bits_to_0x10(load_qh(q.qh))); },
+        [](const block_q5_0& q) { return -16.0f * avx2::half(q.d); });
+}
+inline float vec_dot_q5_1_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q32_avx2(
+        n, static_cast<const block_q5_1*>(w), static_cast<const block_q8_1*>(x),
+        [](const block_q5_1& q) { return _mm256_or_si256(avx2::nibbles(q.qs), avx2::bits_to_0x10(load_qh(q.qh))); },
+        [](const block_q5_1& q) { return avx2::half(q.m); });
+}
+
+namespace detail {
+template <class Block>
+inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const std::int64_t nb = n / 32;
+    std::int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m256i p0 = avx2::dot_ss(avx2::loadu(a[i].qs), avx2::loadu(b[i].qs));
+        const __m256i p1 = avx2::dot_ss(avx2::loadu(a[i + 1].qs), avx2::loadu(b[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i + 1].d) * avx2::half(b[i + 1].d)),
+                               _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; ++i) {
+        const __m256i p0 = avx2::dot_ss(avx2::loadu(a[i].qs), avx2::loadu(b[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return avx2::hsum(_mm256_add_ps(acc0, acc1));
+}
+}  // namespace detail
+
+inline float vec_dot_q8_0_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q8_avx2(n, static_cast<const block_q8_0*>(w), static_cast<const block_q8_1*>(x));
+}
+inline float vec_dot_q8_1_avx2(std::int64_t n, const void* w, const void* x) {
+    return detail::dot_q8_avx2(n, static_cast<const block_q8_1*>(w), static_cast<const block_q8_1*>(x));
+}
+
+// --- K-quant dots (AVX2) ------------------------------------------------------------------------------------
+// Per 32 elements: unsigned quants (0..63) maddubs the Q8_K bytes into 16 int16 pair sums, whose low
+// 128-bit lane covers elements 0..15 and high lane 16..31; one madd by the sub-block scales (per lane)
+// accumulates int32. Mins and offsets: Σ_g off_g · bsums_g with one madd over the 16 bsums.
+
+namespace detail {
+// Scales as int16 for one 32-element chunk: s_lo for the low 16 elements, s_hi for the high 16.
+inline __m256i scale_pair(int s_lo, int s_hi) {
+    return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(s_hi)), _mm_set1_epi16(static_cast<short>(s_lo)));
+}
+inline __m256i bsums16(const block_q8_k& b) { return avx2::loadu(b.bsums); }
+}  // namespace detail
+
+inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q2_k* a = static_cast<const block_q2_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        // 16 scale bytes: low nibble scale, high nibble min, widened to int16.
+        const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales));
+        const __m256i s16 = _mm256_cvtepu8_epi16(sb);
+        const __m256i sc16 = _mm256_and_si256(s16, _mm256_set1_epi16(0x0f));
+        const __m256i mn16 = _mm256_srli_epi16(s16, 4);
+        const __m256i msum = _mm256_madd_epi16(mn16, detail::bsums16(b[i]));
+        alignas(32) std::int16_t sc[16];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sc), sc16);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int g = 0; g < 2; ++g) {
+            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
+            for (int s = 0; s < 4; ++s) {
+                const int c = 4 * g + s;
+                const __m256i u = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
+                const __m256i p = _mm256_maddubs_epi16(u, avx2::loadu(b[i].qs + 32 * c));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, detail::scale_pair(sc[2 * c], sc[2 * c + 1])));
+            }
+        }
+        const float d = b[i].d * avx2::half(a[i].d), dm = b[i].d * avx2::half(a[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(-dm), _mm256_cvtepi32_ps(msum), acc);
+    }
+    return avx2::hsum(acc);
+}
+
+inline float vec_dot_q3_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q3_k* a = static_cast<const block_q3_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m256i m4 = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        alignas(32) std::int16_t sc[16];
+        for (int k = 0; k < 16; ++k) sc[k] = static_cast<std::int16_t>(unpack_scale_q3_k(a[i].scales, k));
+        // value = sc · (u − 4) with u = low 2 bits | hmask bit << 2; the −4 goes through bsums.
+        const __m256i osum = _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc)),
+                                               detail::bsums16(b[i]));
+        const __m256i hm = avx2::loadu(a[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int g = 0; g < 2; ++g) {
+            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
+            for (int s = 0; s < 4; ++s) {
+                const int c = 4 * g + s;
+                const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(c)), _mm256_set1_epi8(1));
+                const __m256i u = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 2), m4));
+                const __m256i p = _mm256_maddubs_epi16(u, avx2::loadu(b[i].qs + 32 * c));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, detail::scale_pair(sc[2 * c], sc[2 * c + 1])));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(osum, 2));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return avx2::hsum(acc);
+}
+
+namespace detail {
+// The 8 six-bit scales and mins of a Q4_K/Q5_K block, as int16 (mins repeated per 16 for the bsums).
+inline void k4_scales(const std::uint8_t* packed, std::int16_t* sc8, __m256i* mins16) {
+    alignas(32) std::int16_t mn[16];
+    for (int j = 0; j < 8; ++j) {
+        int s, m;
+        unpack_scale_min_k4(packed, j, &s, &m);
+        sc8[j] = static_cast<std::int16_t>(s);
+        mn[2 * j] = mn[2 * j + 1] = static_cast<std::int16_t>(m);
+    }
+    *mins16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+}
+}  // namespace detail
+
+inline float vec_dot_q4_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q4_k* a = static_cast<const block_q4_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        std::int16_t sc[8];
+        __m256i mins16;
+        detail::k4_scales(a[i].scales, sc, &mins16);
+        const __m256i msum = _mm256_madd_epi16(mins16, detail::bsums16(b[i]));
+        __m256i sumi0 = _mm256_setzero_si256(), sumi1 = _mm256_setzero_si256();
+        for (int g = 0; g < 4; ++g) {
+            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
+            const __m256i lo = _mm256_and_si256(q, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i p0 = _mm256_maddubs_epi16(lo, avx2::loadu(b[i].qs + 64 * g));
+            const __m256i p1 = _mm256_maddubs_epi16(hi, avx2::loadu(b[i].qs + 64 * g + 32));
+            sumi0 = _mm256_add_epi32(sumi0, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * g])));
+            sumi1 = _mm256_add_epi32(sumi1, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * g + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)),
+                              _mm256_cvtepi32_ps(_mm256_add_epi32(sumi0, sumi1)), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm256_cvtepi32_ps(msum), accm);
+    }
+    return avx2::hsum(_mm256_sub_ps(acc, accm));
+}
+
+inline float vec_dot_q5_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q5_k* a = static_cast<const block_q5_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        std::int16_t sc[8];
+        __m256i mins16;
+        detail::k4_scales(a[i].scales, sc, &mins16);
+        const __m256i msum = _mm256_madd_epi16(mins16, detail::bsums16(b[i]));
+        const __m256i qh = avx2::loadu(a[i].qh);
+        __m256i sumi0 = _mm256_setzero_si256(), sumi1 = _mm256_setzero_si256();
+        for (int g = 0; g < 4; ++g) {
+            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
+            const __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g)), one);
+            const __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g + 1)), one);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(h0, 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_slli_epi16(h1, 4));
+            const __m256i p0 = _mm256_maddubs_epi16(lo, avx2::loadu(b[i].qs + 64 * g));
+            const __m256i p1 = _mm256_maddubs_epi16(hi, avx2::loadu(b[i].qs + 64 * g + 32));
+            sumi0 = _mm256_add_epi32(sumi0, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * g])));
+            sumi1 = _mm256_add_epi32(sumi1, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * g + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)),
+                              _mm256_cvtepi32_ps(_mm256_add_epi32(sumi0, sumi1)), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm256_cvtepi32_ps(msum), accm);
+    }
+    return avx2::hsum(_mm256_sub_ps(acc, accm));
+}
+
+inline float vec_dot_q6_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q6_k* a = static_cast<const block_q6_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+        // value = sc · (u − 32): the −32 goes through bsums.
+        const __m256i osum = _mm256_madd_epi16(sc16, detail::bsums16(b[i]));
+        const std::int8_t* sc = a[i].scales;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int g = 0; g < 2; ++g) {
+            const __m256i l0 = avx2::loadu(a[i].ql + 64 * g);
+            const __m256i l1 = avx2::loadu(a[i].ql + 64 * g + 32);
+            const __m256i h = avx2::loadu(a[i].qh + 32 * g);
+            const __m256i u0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+            const __m256i u1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+            const __m256i u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m30));
+            const __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+            const std::int8_t* xq = b[i].qs + 128 * g;
+            const std::int8_t* s = sc + 8 * g;
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, avx2::loadu(xq)), detail::scale_pair(s[0], s[1]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, avx2::loadu(xq + 32)), detail::scale_pair(s[2], s[3]));
+            const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, avx2::loadu(xq + 64)), detail::scale_pair(s[4], s[5]));
+            const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, avx2::loadu(xq + 96)), detail::scale_pair(s[6], s[7]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(osum, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return avx2::hsum(acc);
+}
+
+inline float vec_dot_q8_k_avx2(std::int64_t n, const void* w, const void* x) {
+    const block_q8_k* a = static_cast<const block_q8_k*>(w);
+    const block_q8_k* b = static_cast<const block_q8_k*>(x);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 8; ++c)
+            sumi = _mm256_add_epi32(sumi, avx2::dot_ss(avx2::loadu(a[i].qs + 32 * c), avx2::loadu(b[i].qs + 32 * c)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * b[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return avx2::hsum(acc);
+}
+
+// Q8_1 activations with SIMD: d = max|x|/127, q = round-half-away(x/d), s = d·Σq — same bytes as
+// quantize_row_q8_1 (the division by d is done as a multiply by 1/d in both).
+inline void quantize_row_q8_1_avx2(const float* x, block_q8_1* y, std::int64_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (std::int64_t b = 0; b < n / 32; ++b, x += 32) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float d = _mm_cvtss_f32(m) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m256 t = _mm256_mul_ps(v[k], vid);
+            // roundf exactly: trunc(t), plus ±1 where the dropped fraction is ≥ 0.5.
+            const __m256 tr = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(t, tr));
+            const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+            const __m256 adj = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(t, sign), _mm256_set1_ps(1.0f)));
+            q[k] = _mm256_cvtps_epi32(_mm256_add_ps(tr, adj));
+        }
+        const __m256i s32 = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        const int sum = avx2::hsum_i32(s32);
+        const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+        const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+        __m256i p = _mm256_packs_epi16(p01, p23);
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), p);
+        y[b].d = f32_to_f16(d);
+        y[b].s = f32_to_f16(d * static_cast<float>(sum));
+    }
+}
+#endif  // NOGGIN_SIMD_AVX2
+
+// --- dispatch tables -----------------------------------------------------------------------------------------
+
+// Dot of `n` elements: weight row `w` · activations `x` in vec_dot_type's format.
+using vec_dot_fn = float (*)(std::int64_t n, const void* w, const void* x);
+
+// The scalar reference for weights of type `t`.
+inline vec_dot_fn vec_dot_function_ref(dtype t) {
+    switch (t) {
+#define NOGGIN_CPU_DOT_REF(e, id, nm, be, bb) \
+    case dtype::e: return vec_dot_##e##_ref;
+        NOGGIN_DTYPE_LIST(NOGGIN_CPU_DOT_REF)
+#undef NOGGIN_CPU_DOT_REF
+    }
+    return nullptr;
+}
+
+// The fastest compiled dot for weights of type `t` (the reference where no SIMD path exists).
+inline vec_dot_fn vec_dot_function(dtype t) {
+#if NOGGIN_SIMD_AVX2
+    switch (t) {
+        case dtype::f32: return vec_dot_f32_simd;
+        case dtype::f16: return vec_dot_f16_simd;
+        case dtype::bf16: return vec_dot_bf16_simd;
+#define NOGGIN_CPU_DOT_AVX2(e) \
+    case dtype::e: return vec_dot_##e##_avx2;
+        NOGGIN_CPU_DOT_AVX2(q4_0) NOGGIN_CPU_DOT_AVX2(q4_1) NOGGIN_CPU_DOT_AVX2(q5_0) NOGGIN_CPU_DOT_AVX2(q5_1)
+        NOGGIN_CPU_DOT_AVX2(q8_0) NOGGIN_CPU_DOT_AVX2(q8_1) NOGGIN_CPU_DOT_AVX2(q2_k) NOGGIN_CPU_DOT_AVX2(q3_k)
+        NOGGIN_CPU_DOT_AVX2(q4_k) NOGGIN_CPU_DOT_AVX2(q5_k) NOGGIN_CPU_DOT_AVX2(q6_k) NOGGIN_CPU_DOT_AVX2(q8_k)
+#undef NOGGIN_CPU_DOT_AVX2
+    }
+    return vec_dot_function_ref(t);
+#elif NOGGIN_SIMD_NEON
+    switch (t) {
+        case dtype::f32: return vec_dot_f32_simd;
+        case dtype::f16: return vec_dot_f16_simd;
+        case dtype::bf16: return vec_dot_bf16_simd;
+        default: return vec_dot_function_ref(t);
+    }
+#else
+    return vec_dot_function_ref(t);
+#endif
+}
+
+// One dot product, dispatched per call (use vec_dot_function in loops).
+inline float vec_dot(dtype t, std::int64_t n, const void* w, const void* x) { return vec_dot_function(t)(n, w, x); }
+
+inline bool quantize_activations(dtype act, const float* x, void* out, std::int64_t n) {
+#if NOGGIN_SIMD_AVX2
+    if (act == dtype::q8_1) {
+        if (n < 0 || n % 32 != 0) return false;
+        quantize_row_q8_1_avx2(x, static_cast<block_q8_1*>(out), n);
+        return true;
+    }
+#endif
+    return quantize_row(act, x, out, n);
+}
+
+}  // namespace cpu
+}  // namespace noggin

@@ -1,0 +1,100 @@
+// Tests for noggin/cpu/dot.hpp: each scalar reference against a double-precision dot of the
+// dequantized operands, and the compiled (SIMD) dot against the scalar reference, on random data with
+// odd block counts and float tails.
+#include "noggin/cpu/dot.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cpu/test_util.hpp"
+
+using namespace noggin;
+using noggin_test::bytes_of;
+
+namespace {
+
+struct dot_case {
+    std::vector<unsigned char> w, x;  // weight row (type t), activations (vec_dot_type(t))
+    double exact = 0.0;               // Σ w_i x_i of the dequantized operands, in double
+    double magnitude = 0.0;           // Σ |w_i x_i|
+};
+
+dot_case make_case(dtype t, std::int64_t n, std::uint32_t seed) {
+    dot_case c;
+    const dtype act = cpu::vec_dot_type(t);
+    const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(n), seed);
+    std::vector<float> xf = noggin_test::random_floats(static_cast<std::size_t>(n), seed + 1000, 3.0f);
+    xf[0] = 9.0f;  // an outlier, as real activations have
+    c.w.resize(bytes_of(t, n));
+    c.x.resize(bytes_of(act, n));
+    REQUIRE(cpu::quantize_row(t, wf.data(), c.w.data(), n));
+    REQUIRE(cpu::quantize_activations(act, xf.data(), c.x.data(), n));
+    std::vector<float> wd(static_cast<std::size_t>(n)), xd(static_cast<std::size_t>(n));
+    REQUIRE(cpu::dequantize_row(t, c.w.data(), wd.data(), n));
+    REQUIRE(cpu::dequantize_row(act, c.x.data(), xd.data(), n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        c.exact += static_cast<double>(wd[i]) * xd[i];
+        c.magnitude += std::fabs(static_cast<double>(wd[i]) * xd[i]);
+    }
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("every dtype: scalar reference dot equals the dequantized dot; compiled dot matches the reference") {
+    for (dtype t : noggin_test::all_dtypes()) {
+        const std::int64_t block = dtype_info(t).block_elements;
+        const std::string name = dtype_name(t);
+        CAPTURE(name);
+        // Block counts 1, 3, 7, 33 (odd, past every unroll); float types get element counts with tails.
+        const std::int64_t counts[] = {1, 3, 7, 33};
+        for (std::int64_t count : counts) {
+            const std::int64_t n = block == 1 ? count * 31 + 2 : count * block;
+            CAPTURE(n);
+            const dot_case c = make_case(t, n, static_cast<std::uint32_t>(n) * 7u + 1u);
+            const float ref = cpu::vec_dot_function_ref(t)(n, c.w.data(), c.x.data());
+            const float fast = cpu::vec_dot_function(t)(n, c.w.data(), c.x.data());
+            // Reference: integer sums are exact, float scale products round once per block.
+            CHECK(std::fabs(ref - c.exact) <= 1e-5 * c.magnitude + 1e-30);
+            // SIMD: summation order, plus the f16 block sum s of Q8_1 (≤ 2^-11 of the offset term).
+            const double tol = (cpu::vec_dot_type(t) == dtype::q8_1 ? 2e-3 : 1e-5) * c.magnitude + 1e-30;
+            CHECK(std::fabs(fast - ref) <= tol);
+            CHECK(cpu::vec_dot(t, n, c.w.data(), c.x.data()) == fast);
+        }
+    }
+}
+
+TEST_CASE("float dots handle n = 0 and every tail length") {
+    for (std::int64_t n = 0; n <= 70; ++n) {
+        const std::vector<float> w = noggin_test::random_floats(static_cast<std::size_t>(n) + 1, 11);
+        const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(n) + 1, 12);
+        std::vector<f16> wh(static_cast<std::size_t>(n) + 1);
+        std::vector<bf16> wb(static_cast<std::size_t>(n) + 1);
+        cpu::f32_to_f16_row(w.data(), wh.data(), n);
+        cpu::f32_to_bf16_row(w.data(), wb.data(), n);
+        double mag = 1e-30;
+        for (std::int64_t i = 0; i < n; ++i) mag += std::fabs(w[i] * x[i]);
+        CHECK(std::fabs(cpu::vec_dot(dtype::f32, n, w.data(), x.data()) - cpu::vec_dot_f32_ref(n, w.data(), x.data())) <= 1e-6 * mag);
+        CHECK(std::fabs(cpu::vec_dot(dtype::f16, n, wh.data(), x.data()) - cpu::vec_dot_f16_ref(n, wh.data(), x.data())) <= 1e-6 * mag);
+        CHECK(std::fabs(cpu::vec_dot(dtype::bf16, n, wb.data(), x.data()) - cpu::vec_dot_bf16_ref(n, wb.data(), x.data())) <= 1e-6 * mag);
+    }
+}
+
+TEST_CASE("quantize_activations produces the reference quantizer's bytes") {
+    for (std::uint32_t seed = 1; seed <= 5; ++seed) {
+        std::vector<float> x = noggin_test::random_floats(32 * 37, seed, seed == 5 ? 1e-3f : 2.0f);
+        // exact halves after scaling: block whose max is 127 → x/d = x
+        for (int j = 0; j < 32; ++j) x[j] = (j == 0) ? 127.0f : static_cast<float>(j) - 15.5f;
+        for (int j = 32; j < 64; ++j) x[j] = 0.0f;  // an all-zero block
+        for (dtype act : {dtype::q8_1, dtype::q8_k}) {
+            const std::int64_t n = act == dtype::q8_k ? 256 * 4 : 32 * 37;
+            std::vector<unsigned char> a(bytes_of(act, n)), b(bytes_of(act, n));
+            REQUIRE(cpu::quantize_activations(act, x.data(), a.data(), n));
+            REQUIRE(cpu::quantize_row(act, x.data(), b.data(), n));
+            CHECK(a == b);
+        }
+    }
+}
