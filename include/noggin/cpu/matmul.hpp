@@ -1,0 +1,179 @@
+// noggin/cpu/matmul.hpp — y = W·x for a batch of activation columns, split over rows on the thread pool.
+//
+//     // W: tensor_view with ne = {k, rows} (any dtype); x: n_cols columns of k floats; y: n_cols × rows.
+//     std::vector<unsigned char> work(noggin::cpu::matmul_work_bytes(W.type, k, n_cols));
+//     noggin::status st = noggin::cpu::matmul(W, x, n_cols, y, work.data(), work.size(), pool);
+//
+//     // Several matmuls sharing one input (Q/K/V, gate/up): quantize once, then reuse.
+//     noggin::cpu::quantize_columns(noggin::cpu::vec_dot_type(Wq.type), x, n_cols, k, work.data(), pool);
+//     noggin::cpu::matmul_quantized(Wq, work.data(), n_cols, yq, pool);
+//     noggin::cpu::matmul_quantized(Wk, work.data(), n_cols, yk, pool);  // same vec_dot_type required
+//
+// Sections: layouts and scratch · activation quantization · the blocked kernel · entry points ·
+//           scalar reference
+//
+// Layouts (GGUF's): W is `rows` rows of `k` elements (ne = {k, rows}, rows nb[1] bytes apart); x holds
+// column c at x + c·k (ne = {k, n_cols}); y holds column c at y + c·rows (ne = {rows, n_cols}).
+// Activations are quantized once per matmul into vec_dot_type(W) (Q8_1 / Q8_K, or used as f32 for float
+// weights) and reused by every row. Work is split into tiles of rows; within a tile, columns are walked
+// in blocks so a tile's weight rows stay in L1/L2 while each column block is read once per tile.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/dtype.hpp"
+#include "../core/hooks.hpp"
+#include "../core/status.hpp"
+#include "../core/tensor.hpp"
+#include "dot.hpp"
+#include "quants.hpp"
+
+namespace noggin {
+namespace cpu {
+
+// --- layouts and scratch -----------------------------------------------------------------------------------
+
+// Bytes of one activation column of k elements in format `act`.
+inline std::size_t activation_row_bytes(dtype act, std::int64_t k) {
+    const dtype_traits& info = dtype_info(act);
+    return static_cast<std::size_t>(k / info.block_elements) * info.block_bytes;
+}
+
+// Scratch `matmul` needs for weights of type `w`, k inputs and n_cols columns (0 for float weights).
+inline std::size_t matmul_work_bytes(dtype w, std::int64_t k, std::int64_t n_cols) {
+    const dtype act = vec_dot_type(w);
+    if (act == dtype::f32) return 0;
+    return activation_row_bytes(act, k) * static_cast<std::size_t>(n_cols);
+}
+
+// --- activation quantization -------------------------------------------------------------------------------
+
+namespace detail {
+struct quantize_columns_job {
+    dtype act;
+    const float* x;
+    std::int64_t k;
+    unsigned char* out;
+    std::size_t out_stride;
+};
+inline void quantize_columns_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const quantize_columns_job& j = *static_cast<const quantize_columns_job*>(ctx);
+    for (std::size_t c = begin; c < end; ++c)
+        quantize_activations(j.act, j.x + static_cast<std::int64_t>(c) * j.k, j.out + c * j.out_stride, j.k);
+}
+}  // namespace detail
+
+// Quantize n_cols columns of k floats into `act` (k a whole number of its blocks), columns
+// activation_row_bytes(act, k) apart in `out`. Split over columns on the pool.
+inline void quantize_columns(dtype act, const float* x, std::int64_t n_cols, std::int64_t k, void* out,
+                             const thread_pool& pool) {
+    detail::quantize_columns_job job{act, x, k, static_cast<unsigned char*>(out), activation_row_bytes(act, k)};
+    if (n_cols == 1) {
+        detail::quantize_columns_task(&job, 0, 1, 0);
+        return;
+    }
+    pool.run(static_cast<std::size_t>(n_cols), detail::quantize_columns_task, &job);
+}
+
+// --- the blocked kernel ----------------------------------------------------------------------------------------
+
+namespace detail {
+constexpr std::int64_t matmul_tile_rows = 16;  // rows per parallel work item
+constexpr std::int64_t matmul_tile_cols = 8;   // columns walked together within a row tile
+
+struct matmul_job {
+    vec_dot_fn dot;
+    const unsigned char* w;
+    std::uint64_t w_stride;  // bytes between weight rows
+    std::int64_t rows, k;
+    const unsigned char* x;  // activations in vec_dot_type format
+    std::size_t x_stride;    // bytes between activation columns
+    std::int64_t n_cols;
+    float* y;
+};
+
+inline void matmul_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const matmul_job& j = *static_cast<const matmul_job*>(ctx);
+    const std::int64_t r_end_all = j.rows;
+    for (std::size_t tile = begin; tile < end; ++tile) {
+        const std::int64_t r0 = static_cast<std::int64_t>(tile) * matmul_tile_rows;
+        const std::int64_t r1 = std::min(r0 + matmul_tile_rows, r_end_all);
+        for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
+            const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
+                for (std::int64_t c = c0; c < c1; ++c)
+                    j.y[c * j.rows + r] = j.dot(j.k, wr, j.x + static_cast<std::size_t>(c) * j.x_stride);
+            }
+        }
+    }
+}
+}  // namespace detail
+
+// --- entry points ---------------------------------------------------------------------------------------------------
+
+// y = W·x with activations already in vec_dot_type(W.type) (columns activation_row_bytes apart, as
+// quantize_columns writes them; plain f32 columns for float weights). W must be 2-D (ne[2] = ne[3] = 1).
+inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_t n_cols, float* y,
+                               const thread_pool& pool) {
+    const std::int64_t k = w.ne[0], rows = w.ne[1];
+    if (w.ne[2] != 1 || w.ne[3] != 1) return status(status_code::invalid_argument, "matmul: weight must be 2-D");
+    if (k <= 0 || rows <= 0 || n_cols < 0 || w.data == nullptr || (n_cols > 0 && (xq == nullptr || y == nullptr)))
+        return status(status_code::invalid_argument, "matmul: empty or null operand");
+    const dtype act = vec_dot_type(w.type);
+    if (k % dtype_info(w.type).block_elements != 0 || k % dtype_info(act).block_elements != 0)
+        return status(status_code::invalid_argument,
+                      str("matmul: row length ", k, " is not a whole number of ", dtype_name(w.type), " blocks"));
+    if (n_cols == 0) return status();
+    detail::matmul_job job{vec_dot_function(w.type),
+                           static_cast<const unsigned char*>(w.data),
+                           w.nb[1],
+                           rows,
+                           k,
+                           static_cast<const unsigned char*>(xq),
+                           act == dtype::f32 ? static_cast<std::size_t>(k) * sizeof(float) : activation_row_bytes(act, k),
+                           n_cols,
+                           y};
+    const std::size_t tiles = static_cast<std::size_t>((rows + detail::matmul_tile_rows - 1) / detail::matmul_tile_rows);
+    pool.run(tiles, detail::matmul_task, &job);
+    return status();
+}
+
+// y = W·x for n_cols columns of k = W.ne[0] floats. `work` holds matmul_work_bytes(W.type, k, n_cols)
+// bytes (may be null when that is 0).
+inline status matmul(const tensor_view& w, const float* x, std::int64_t n_cols, float* y, void* work,
+                     std::size_t work_bytes, const thread_pool& pool) {
+    const std::int64_t k = w.ne[0];
+    const dtype act = vec_dot_type(w.type);
+    if (act == dtype::f32) return matmul_quantized(w, x, n_cols, y, pool);
+    if (k <= 0 || k % dtype_info(act).block_elements != 0)
+        return status(status_code::invalid_argument,
+                      str("matmul: row length ", k, " is not a whole number of ", dtype_name(act), " blocks"));
+    const std::size_t need = matmul_work_bytes(w.type, k, n_cols);
+    if (work == nullptr || work_bytes < need)
+        return status(status_code::invalid_argument, str("matmul: work buffer holds ", work_bytes, " bytes, needs ", need));
+    if (n_cols > 0 && x == nullptr) return status(status_code::invalid_argument, "matmul: null input");
+    quantize_columns(act, x, n_cols, k, work, pool);
+    return matmul_quantized(w, work, n_cols, y, pool);
+}
+
+// --- scalar reference ----------------------------------------------------------------------------------------------
+
+// y = W·x computed one dequantized row at a time in double precision, serially; `row_buf` holds k
+// floats. For tests and debugging.
+inline void matmul_ref(const tensor_view& w, const float* x, std::int64_t n_cols, float* y, float* row_buf) {
+    const std::int64_t k = w.ne[0], rows = w.ne[1];
+    for (std::int64_t r = 0; r < rows; ++r) {
+        dequantize_row(w.type, w.row(r), row_buf, k);
+        for (std::int64_t c = 0; c < n_cols; ++c) {
+            double s = 0.0;
+            for (std::int64_t i = 0; i < k; ++i) s += static_cast<double>(row_buf[i]) * x[c * k + i];
+            y[c * rows + r] = static_cast<float>(s);
+        }
+    }
+}
+
+}  // namespace cpu
+}  // namespace noggin

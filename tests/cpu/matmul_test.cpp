@@ -1,0 +1,71 @@
+// Tests for noggin/cpu/matmul.hpp: every dtype against a double-precision dequantize-then-multiply
+// reference, bit-equality with per-row dot products, and identical results on 1 and 2 threads.
+#include "noggin/cpu/matmul.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "cpu/test_util.hpp"
+#include "noggin/core/default_thread_pool.hpp"
+
+using namespace noggin;
+using noggin_test::bytes_of;
+
+TEST_CASE("matmul matches the double-precision reference for every dtype, 1 and many columns") {
+    default_thread_pool two(2);
+    const thread_pool pools[] = {serial_thread_pool(), two.hook()};
+    for (dtype t : noggin_test::all_dtypes()) {
+        const std::int64_t block = dtype_info(t).block_elements;
+        const std::int64_t k = block == 256 ? 512 : (block == 32 ? 96 : 67);
+        const std::int64_t rows = 37;
+        const std::string name = dtype_name(t);
+        CAPTURE(name);
+        const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 5);
+        std::vector<unsigned char> wq(bytes_of(t, k) * rows);
+        for (std::int64_t r = 0; r < rows; ++r)
+            REQUIRE(cpu::quantize_row(t, wf.data() + r * k, wq.data() + r * bytes_of(t, k), k));
+        const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
+        for (std::int64_t n_cols : {1, 5, 19}) {
+            CAPTURE(n_cols);
+            const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 9, 2.0f);
+            std::vector<float> ref(static_cast<std::size_t>(rows * n_cols)), buf(static_cast<std::size_t>(k));
+            cpu::matmul_ref(w, x.data(), n_cols, ref.data(), buf.data());
+            std::vector<float> first;
+            for (const thread_pool& pool : pools) {
+                std::vector<unsigned char> work(cpu::matmul_work_bytes(t, k, n_cols));
+                std::vector<float> y(static_cast<std::size_t>(rows * n_cols), -1.0f);
+                REQUIRE(cpu::matmul(w, x.data(), n_cols, y.data(), work.data(), work.size(), pool).ok());
+                const double err = noggin_test::rel_rms(y.data(), ref.data(), y.size());
+                CHECK(err <= (cpu::vec_dot_type(t) == dtype::f32 ? 1e-5 : 1.5e-2));
+                if (first.empty()) {
+                    first = y;
+                    // Bit-equal to the per-row dot on the same quantized activations.
+                    const dtype act = cpu::vec_dot_type(t);
+                    const std::size_t xs = act == dtype::f32 ? static_cast<std::size_t>(k) * 4 : cpu::activation_row_bytes(act, k);
+                    const unsigned char* xq = act == dtype::f32 ? reinterpret_cast<const unsigned char*>(x.data()) : work.data();
+                    int mismatches = 0;
+                    for (std::int64_t c = 0; c < n_cols; ++c)
+                        for (std::int64_t r = 0; r < rows; ++r)
+                            mismatches += y[c * rows + r] != cpu::vec_dot(t, k, w.row(r), xq + c * xs);
+                    CHECK(mismatches == 0);
+                } else {
+                    CHECK(y == first);  // threads change nothing
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("matmul rejects bad shapes and small work buffers") {
+    std::vector<block_q4_0> w(4);
+    const tensor_view v = tensor_view::contiguous(dtype::q4_0, w.data(), {64, 2});
+    float x[64] = {}, y[2];
+    unsigned char small[8];
+    CHECK(cpu::matmul(v, x, 1, y, small, sizeof(small), serial_thread_pool()).code() == status_code::invalid_argument);
+    tensor_view bad = v;
+    bad.ne[0] = 48;
+    CHECK_FALSE(cpu::matmul_quantized(bad, x, 1, y, serial_thread_pool()).ok());
+    CHECK(cpu::matmul(v, x, 0, y, small, sizeof(small), serial_thread_pool()).ok());
+}
