@@ -1,0 +1,80 @@
+// Dequantizes every tensor of the shared llama-small-<type>.gguf files (quantized by llama.cpp's
+// llama-quantize from llama-small-f32.gguf) and compares with the F32 master: a wrong bit layout gives an
+// error near 100 %, a right one the format's quantization error. Also quantizes the master with our own
+// quantizers and checks that their error is in the same range as llama.cpp's. Skips without ../shared.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "cpu/test_util.hpp"
+#include "noggin/cpu/quants.hpp"
+#include "noggin/formats/gguf.hpp"
+#include "support/shared_data.hpp"
+
+using namespace noggin;
+
+namespace {
+// Relative RMS error ceiling of a dequantized tensor against the F32 master, by dtype (N(0, 0.05)-like
+// weights; the bounds of quants_test with slack for llama.cpp's choices).
+double max_error(dtype t) {
+    switch (t) {
+        case dtype::f32: return 0.0;
+        case dtype::f16: return 1e-3;
+        case dtype::bf16: return 5e-3;
+        case dtype::q8_0: return 0.01;
+        case dtype::q6_k: return 0.04;
+        case dtype::q5_0: case dtype::q5_1: case dtype::q5_k: return 0.07;
+        case dtype::q4_0: case dtype::q4_1: case dtype::q4_k: return 0.13;
+        case dtype::q3_k: return 0.25;
+        case dtype::q2_k: return 0.45;
+        default: return 0.5;
+    }
+}
+}  // namespace
+
+TEST_CASE("dequantized llama-small-<type>.gguf tensors match the F32 master") {
+    const auto dir = noggin_test::shared_dir();
+    if (!dir) {
+        NOGGIN_SKIP_WITHOUT_SHARED();
+        return;
+    }
+    result<gguf::file> master = gguf::file::open(*dir + "/models/llama-small-f32.gguf");
+    REQUIRE(master.ok());
+    const char* types[] = {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"};
+    int checked = 0, ours_checked = 0;
+    for (const char* ty : types) {
+        const std::string path = *dir + "/models/llama-small-" + ty + ".gguf";
+        result<gguf::file> f = gguf::file::open(path);
+        REQUIRE_MESSAGE(f.ok(), path);
+        for (const gguf::tensor_info& t : f->tensors()) {
+            const gguf::tensor_info* m = master->find_tensor(t.name);
+            REQUIRE(m != nullptr);
+            REQUIRE(m->type == dtype::f32);
+            REQUIRE(m->element_count() == t.element_count());
+            const std::string what = std::string(ty) + " " + std::string(t.name) + " " + dtype_name(t.type);
+            CAPTURE(what);
+            const std::size_t n = static_cast<std::size_t>(t.element_count());
+            std::vector<float> got(n);
+            const tensor_view v = t.view();
+            for (std::int64_t r = 0; r < v.row_count(); ++r)
+                REQUIRE(cpu::dequantize_row(t.type, v.row(r), got.data() + r * v.ne[0], v.ne[0]));
+            const float* want = static_cast<const float*>(m->data);
+            const double e = noggin_test::rel_rms(got.data(), want, n);
+            CHECK(e <= max_error(t.type));
+            ++checked;
+            // Our quantizer for the same type on the same data: error in the same range as llama.cpp's.
+            if (dtype_info(t.type).quantized && v.ne[0] % 256 == 0 && n >= 65536) {
+                std::vector<unsigned char> q(noggin_test::bytes_of(t.type, static_cast<std::int64_t>(n)));
+                std::vector<float> back(n);
+                REQUIRE(cpu::quantize_row(t.type, want, q.data(), static_cast<std::int64_t>(n)));
+                REQUIRE(cpu::dequantize_row(t.type, q.data(), back.data(), static_cast<std::int64_t>(n)));
+                const double ours = noggin_test::rel_rms(back.data(), want, n);
+                CHECK(ours <= 1.35 * e + 1e-4);
+                ++ours_checked;
+            }
+        }
+    }
+    MESSAGE("tensors checked: ", checked, ", with our quantizer: ", ours_checked);
+    CHECK(checked > 100);
+}
