@@ -382,72 +382,118 @@ inline float vec_dot_bf16_simd(std::int64_t n, const void* w, const void* x) {
 // minimum m enters through the activation block sum s = d_x·Σq_x as one scalar multiply-add per block.
 
 namespace detail {
-// Shared loop of the *_0/*_1 formats. `quants(block)` yields the unsigned 8-bit quants; `offset(block)`
-// the float that multiplies s_x (−8·d, −16·d, or m).
-template <class Block, class Quants, class Offset>
-inline float dot_q32_avx2(std::int64_t n, const Block* a, const block_q8_1* b, Quants quants, Offset offset) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float acc_off = 0.0f;
+// Scales of 4 consecutive blocks as floats: one f16→f32 conversion for all four.
+template <class Block>
+inline __m128 load_d4(const Block* a) {
+    return _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(a[0].d.bits), static_cast<short>(a[1].d.bits),
+                                       static_cast<short>(a[2].d.bits), static_cast<short>(a[3].d.bits), 0, 0, 0, 0));
+}
+template <class Block>
+inline __m128 load_m4(const Block* a) {
+    return _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(a[0].m.bits), static_cast<short>(a[1].m.bits),
+                                       static_cast<short>(a[2].m.bits), static_cast<short>(a[3].m.bits), 0, 0, 0, 0));
+}
+// d and s of 4 consecutive Q8_1 blocks.
+inline void load_ds4(const block_q8_1* b, __m128* d, __m128* s) {
+    std::uint32_t w[4];
+    for (int k = 0; k < 4; ++k) std::memcpy(&w[k], &b[k].d, 4);  // d in the low half, s in the high half
+    const __m256 f = _mm256_cvtph_ps(_mm_setr_epi32(static_cast<int>(w[0]), static_cast<int>(w[1]),
+                                                    static_cast<int>(w[2]), static_cast<int>(w[3])));
+    const __m128 lo = _mm256_castps256_ps128(f), hi = _mm256_extractf128_ps(f, 1);
+    *d = _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    *s = _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+}
+// The totals of four 8-lane int32 vectors, as 4 floats.
+inline __m128 reduce4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+    return _mm_cvtepi32_ps(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+}
+inline float hsum128(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Shared loop of the *_0/*_1 formats, 4 blocks per step with their scales handled as one vector.
+// `quants(block)` yields the unsigned 8-bit quants; `offset4(blocks, d_w)` the 4 floats that multiply s_x
+// (−8·d, −16·d, or m); `offset1(block)` the same for one block (the tail).
+template <class Block, class Quants, class Offset4, class Offset1>
+inline float dot_q32_avx2(std::int64_t n, const Block* a, const block_q8_1* b, Quants quants, Offset4 offset4,
+                          Offset1 offset1) {
+    __m128 acc = _mm_setzero_ps(), acc_off = _mm_setzero_ps();
     const std::int64_t nb = n / 32;
     std::int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
+    for (; i + 4 <= nb; i += 4) {
         const __m256i p0 = avx2::dot_us(quants(a[i]), avx2::loadu(b[i].qs));
         const __m256i p1 = avx2::dot_us(quants(a[i + 1]), avx2::loadu(b[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i + 1].d) * avx2::half(b[i + 1].d)),
-                               _mm256_cvtepi32_ps(p1), acc1);
-        acc_off += offset(a[i]) * avx2::half(b[i].s) + offset(a[i + 1]) * avx2::half(b[i + 1].s);
+        const __m256i p2 = avx2::dot_us(quants(a[i + 2]), avx2::loadu(b[i + 2].qs));
+        const __m256i p3 = avx2::dot_us(quants(a[i + 3]), avx2::loadu(b[i + 3].qs));
+        __m128 dx, sx;
+        load_ds4(b + i, &dx, &sx);
+        const __m128 dw = load_d4(a + i);
+        acc = _mm_fmadd_ps(_mm_mul_ps(dw, dx), reduce4(p0, p1, p2, p3), acc);
+        acc_off = _mm_fmadd_ps(offset4(a + i, dw), sx, acc_off);
     }
+    float sum = hsum128(_mm_add_ps(acc, acc_off));
     for (; i < nb; ++i) {
         const __m256i p0 = avx2::dot_us(quants(a[i]), avx2::loadu(b[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc_off += offset(a[i]) * avx2::half(b[i].s);
+        sum += avx2::half(a[i].d) * avx2::half(b[i].d) * static_cast<float>(avx2::hsum_i32(p0)) +
+               offset1(a[i]) * avx2::half(b[i].s);
     }
-    return avx2::hsum(_mm256_add_ps(acc0, acc1)) + acc_off;
+    return sum;
 }
 }  // namespace detail
 
 inline float vec_dot_q4_0_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q4_0*>(w), static_cast<const block_q8_1*>(x),
-        [](const block_q4_0& q) { return avx2::nibbles(q.qs); }, [](const block_q4_0& q) { return -8.0f * avx2::half(q.d); });
+        [](const block_q4_0& q) { return avx2::nibbles(q.qs); },
+        [](const block_q4_0*, __m128 d) { return _mm_mul_ps(d, _mm_set1_ps(-8.0f)); },
+        [](const block_q4_0& q) { return -8.0f * avx2::half(q.d); });
 }
 inline float vec_dot_q4_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q4_1*>(w), static_cast<const block_q8_1*>(x),
-        [](const block_q4_1& q) { return avx2::nibbles(q.qs); }, [](const block_q4_1& q) { return avx2::half(q.m); });
+        [](const block_q4_1& q) { return avx2::nibbles(q.qs); },
+        [](const block_q4_1* q, __m128) { return detail::load_m4(q); },
+        [](const block_q4_1& q) { return avx2::half(q.m); });
 }
 inline float vec_dot_q5_0_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q5_0*>(w), static_cast<const block_q8_1*>(x),
         [](const block_q5_0& q) { return _mm256_or_si256(avx2::nibbles(q.qs), avx2::bits_to_0x10(load_qh(q.qh))); },
+        [](const block_q5_0*, __m128 d) { return _mm_mul_ps(d, _mm_set1_ps(-16.0f)); },
         [](const block_q5_0& q) { return -16.0f * avx2::half(q.d); });
 }
 inline float vec_dot_q5_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q5_1*>(w), static_cast<const block_q8_1*>(x),
         [](const block_q5_1& q) { return _mm256_or_si256(avx2::nibbles(q.qs), avx2::bits_to_0x10(load_qh(q.qh))); },
+        [](const block_q5_1* q, __m128) { return detail::load_m4(q); },
         [](const block_q5_1& q) { return avx2::half(q.m); });
 }
 
 namespace detail {
 template <class Block>
 inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m128 acc = _mm_setzero_ps();
     const std::int64_t nb = n / 32;
     std::int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
+    for (; i + 4 <= nb; i += 4) {
         const __m256i p0 = avx2::dot_ss(avx2::loadu(a[i].qs), avx2::loadu(b[i].qs));
         const __m256i p1 = avx2::dot_ss(avx2::loadu(a[i + 1].qs), avx2::loadu(b[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i + 1].d) * avx2::half(b[i + 1].d)),
-                               _mm256_cvtepi32_ps(p1), acc1);
+        const __m256i p2 = avx2::dot_ss(avx2::loadu(a[i + 2].qs), avx2::loadu(b[i + 2].qs));
+        const __m256i p3 = avx2::dot_ss(avx2::loadu(a[i + 3].qs), avx2::loadu(b[i + 3].qs));
+        __m128 dx, sx;
+        load_ds4(b + i, &dx, &sx);
+        acc = _mm_fmadd_ps(_mm_mul_ps(load_d4(a + i), dx), reduce4(p0, p1, p2, p3), acc);
     }
+    float sum = hsum128(acc);
     for (; i < nb; ++i) {
         const __m256i p0 = avx2::dot_ss(avx2::loadu(a[i].qs), avx2::loadu(b[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(avx2::half(a[i].d) * avx2::half(b[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        sum += avx2::half(a[i].d) * avx2::half(b[i].d) * static_cast<float>(avx2::hsum_i32(p0));
     }
-    return avx2::hsum(_mm256_add_ps(acc0, acc1));
+    return sum;
 }
 }  // namespace detail
 
@@ -534,76 +580,105 @@ inline float vec_dot_q3_k_avx2(std::int64_t n, const void* w, const void* x) {
 }
 
 namespace detail {
-// The 8 six-bit scales and mins of a Q4_K/Q5_K block, as int16 (mins repeated per 16 for the bsums).
-inline void k4_scales(const std::uint8_t* packed, std::int16_t* sc8, __m256i* mins16) {
-    alignas(32) std::int16_t mn[16];
-    for (int j = 0; j < 8; ++j) {
-        int s, m;
-        unpack_scale_min_k4(packed, j, &s, &m);
-        sc8[j] = static_cast<std::int16_t>(s);
-        mn[2 * j] = mn[2 * j + 1] = static_cast<std::int16_t>(m);
-    }
-    *mins16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+// The 8 six-bit scales and mins of a Q4_K/Q5_K block with 32-bit word operations (see pack_scale_min_k4):
+// returns scales 0..7 as int16 in both 128-bit lanes; *mins gets mins 0..7 as int16.
+inline __m256i k4_scales(const std::uint8_t* packed, __m128i* mins) {
+    std::uint32_t u[3];
+    std::memcpy(u, packed, 12);
+    const std::uint32_t sc_lo = u[0] & 0x3f3f3f3fu;
+    const std::uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    const std::uint32_t mn_lo = u[1] & 0x3f3f3f3fu;
+    const std::uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const __m256i sm16 = _mm256_cvtepu8_epi16(
+        _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo), static_cast<int>(mn_hi)));
+    *mins = _mm256_extracti128_si256(sm16, 1);
+    return _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm16));
+}
+// Σ_j min_j · (bsums[2j] + bsums[2j+1]) in 4 int32 lanes.
+inline __m128i k4_min_sums(__m128i mins, const block_q8_k& b) {
+    const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.bsums));
+    const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.bsums + 8));
+    return _mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1));
+}
+// Broadcast int16 element j (of 8, same in both lanes) to all 16 lanes.
+template <int J>
+inline __m256i bcast16(__m256i v) {
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16(static_cast<short>((2 * J) | ((2 * J + 1) << 8))));
+}
+// One 64-element group G of a Q4_K/Q5_K block: quants lo (sub-block 2G) and hi (2G+1), 0..31.
+template <int G>
+inline __m256i k4_group(__m256i lo, __m256i hi, const std::int8_t* xq, __m256i sc) {
+    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, avx2::loadu(xq + 64 * G)), bcast16<2 * G>(sc));
+    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, avx2::loadu(xq + 64 * G + 32)), bcast16<2 * G + 1>(sc));
+    return _mm256_add_epi32(p0, p1);
+}
+template <int G>
+inline __m256i q4k_group(const block_q4_k& a, const std::int8_t* xq, __m256i sc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i q = avx2::loadu(a.qs + 32 * G);
+    return k4_group<G>(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), xq, sc);
+}
+template <int G>
+inline __m256i q5k_group(const block_q5_k& a, __m256i qh, const std::int8_t* xq, __m256i sc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i m10 = _mm256_set1_epi8(0x10);
+    const __m256i q = avx2::loadu(a.qs + 32 * G);
+    // bit 2G of qh → 0x10 of lo; bit 2G+1 → 0x10 of hi
+    const __m256i h0 = 2 * G <= 4 ? _mm256_slli_epi16(qh, 4 - 2 * G) : _mm256_srli_epi16(qh, 2 * G - 4);
+    const __m256i h1 = 2 * G + 1 <= 4 ? _mm256_slli_epi16(qh, 3 - 2 * G) : _mm256_srli_epi16(qh, 2 * G - 3);
+    const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(h0, m10));
+    const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_and_si256(h1, m10));
+    return k4_group<G>(lo, hi, xq, sc);
 }
 }  // namespace detail
 
 inline float vec_dot_q4_k_avx2(std::int64_t n, const void* w, const void* x) {
     const block_q4_k* a = static_cast<const block_q4_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        std::int16_t sc[8];
-        __m256i mins16;
-        detail::k4_scales(a[i].scales, sc, &mins16);
-        const __m256i msum = _mm256_madd_epi16(mins16, detail::bsums16(b[i]));
-        __m256i sumi0 = _mm256_setzero_si256(), sumi1 = _mm256_setzero_si256();
-        for (int g = 0; g < 4; ++g) {
-            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
-            const __m256i lo = _mm256_and_si256(q, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i p0 = _mm256_maddubs_epi16(lo, avx2::loadu(b[i].qs + 64 * g));
-            const __m256i p1 = _mm256_maddubs_epi16(hi, avx2::loadu(b[i].qs + 64 * g + 32));
-            sumi0 = _mm256_add_epi32(sumi0, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * g])));
-            sumi1 = _mm256_add_epi32(sumi1, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * g + 1])));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)),
-                              _mm256_cvtepi32_ps(_mm256_add_epi32(sumi0, sumi1)), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm256_cvtepi32_ps(msum), accm);
+        __m128i mins;
+        const __m256i sc = detail::k4_scales(a[i].scales, &mins);
+        const __m128i msum = detail::k4_min_sums(mins, b[i]);
+        const std::int8_t* xq = b[i].qs;
+        const __m256i s01 = _mm256_add_epi32(detail::q4k_group<0>(a[i], xq, sc), detail::q4k_group<1>(a[i], xq, sc));
+        const __m256i s23 = _mm256_add_epi32(detail::q4k_group<2>(a[i], xq, sc), detail::q4k_group<3>(a[i], xq, sc));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)), _mm256_cvtepi32_ps(_mm256_add_epi32(s01, s23)), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm_cvtepi32_ps(msum), accm);
     }
-    return avx2::hsum(_mm256_sub_ps(acc, accm));
+    return avx2::hsum(acc) - detail::hsum128(accm);
 }
 
 inline float vec_dot_q5_k_avx2(std::int64_t n, const void* w, const void* x) {
     const block_q5_k* a = static_cast<const block_q5_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    const __m256i one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        std::int16_t sc[8];
-        __m256i mins16;
-        detail::k4_scales(a[i].scales, sc, &mins16);
-        const __m256i msum = _mm256_madd_epi16(mins16, detail::bsums16(b[i]));
+        __m128i mins;
+        const __m256i sc = detail::k4_scales(a[i].scales, &mins);
+        const __m128i msum = detail::k4_min_sums(mins, b[i]);
+        const std::int8_t* xq = b[i].qs;
         const __m256i qh = avx2::loadu(a[i].qh);
-        __m256i sumi0 = _mm256_setzero_si256(), sumi1 = _mm256_setzero_si256();
-        for (int g = 0; g < 4; ++g) {
-            const __m256i q = avx2::loadu(a[i].qs + 32 * g);
-            const __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g)), one);
-            const __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g + 1)), one);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(h0, 4));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_slli_epi16(h1, 4));
-            const __m256i p0 = _mm256_maddubs_epi16(lo, avx2::loadu(b[i].qs + 64 * g));
-            const __m256i p1 = _mm256_maddubs_epi16(hi, avx2::loadu(b[i].qs + 64 * g + 32));
-            sumi0 = _mm256_add_epi32(sumi0, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * g])));
-            sumi1 = _mm256_add_epi32(sumi1, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * g + 1])));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)),
-                              _mm256_cvtepi32_ps(_mm256_add_epi32(sumi0, sumi1)), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm256_cvtepi32_ps(msum), accm);
+        const __m256i s01 = _mm256_add_epi32(detail::q5k_group<0>(a[i], qh, xq, sc), detail::q5k_group<1>(a[i], qh, xq, sc));
+        const __m256i s23 = _mm256_add_epi32(detail::q5k_group<2>(a[i], qh, xq, sc), detail::q5k_group<3>(a[i], qh, xq, sc));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * avx2::half(a[i].d)), _mm256_cvtepi32_ps(_mm256_add_epi32(s01, s23)), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(b[i].d * avx2::half(a[i].dmin)), _mm_cvtepi32_ps(msum), accm);
     }
-    return avx2::hsum(_mm256_sub_ps(acc, accm));
+    return avx2::hsum(acc) - detail::hsum128(accm);
 }
+
+namespace detail {
+// Chunk C (0..3) of a 128-element Q6_K group: low lane gets int16 scale 2C, high lane scale 2C+1 of `s8`
+// (8 int16 scales, same in both lanes).
+template <int C>
+inline __m256i q6_scale_pair(__m256i s8) {
+    const __m256i mask = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>((4 * C + 2) | ((4 * C + 3) << 8))),
+                                          _mm_set1_epi16(static_cast<short>((4 * C) | ((4 * C + 1) << 8))));
+    return _mm256_shuffle_epi8(s8, mask);
+}
+}  // namespace detail
 
 inline float vec_dot_q6_k_avx2(std::int64_t n, const void* w, const void* x) {
     const block_q6_k* a = static_cast<const block_q6_k*>(w);
@@ -612,12 +687,12 @@ inline float vec_dot_q6_k_avx2(std::int64_t n, const void* w, const void* x) {
     const __m256i m30 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+        const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales));
         // value = sc · (u − 32): the −32 goes through bsums.
-        const __m256i osum = _mm256_madd_epi16(sc16, detail::bsums16(b[i]));
-        const std::int8_t* sc = a[i].scales;
+        const __m256i osum = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), detail::bsums16(b[i]));
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 2; ++g) {
+            const __m256i s8 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(g == 0 ? sc8 : _mm_srli_si128(sc8, 8)));
             const __m256i l0 = avx2::loadu(a[i].ql + 64 * g);
             const __m256i l1 = avx2::loadu(a[i].ql + 64 * g + 32);
             const __m256i h = avx2::loadu(a[i].qh + 32 * g);
@@ -627,11 +702,10 @@ inline float vec_dot_q6_k_avx2(std::int64_t n, const void* w, const void* x) {
             const __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                                _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
             const std::int8_t* xq = b[i].qs + 128 * g;
-            const std::int8_t* s = sc + 8 * g;
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, avx2::loadu(xq)), detail::scale_pair(s[0], s[1]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, avx2::loadu(xq + 32)), detail::scale_pair(s[2], s[3]));
-            const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, avx2::loadu(xq + 64)), detail::scale_pair(s[4], s[5]));
-            const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, avx2::loadu(xq + 96)), detail::scale_pair(s[6], s[7]));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, avx2::loadu(xq)), detail::q6_scale_pair<0>(s8));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, avx2::loadu(xq + 32)), detail::q6_scale_pair<1>(s8));
+            const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, avx2::loadu(xq + 64)), detail::q6_scale_pair<2>(s8));
+            const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, avx2::loadu(xq + 96)), detail::q6_scale_pair<3>(s8));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(osum, 5));
