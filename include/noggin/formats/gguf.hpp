@@ -1779,7 +1779,7 @@ private:
         if (!error_.ok()) return status(error_.code(), str("gguf writer: an earlier add failed: ", error_.message()));
         std::vector<std::uint8_t>& out = *head;
         out.clear();
-        out.insert(out.end(), {'G', 'G', 'U', 'F'});
+        detail::put_le(out, magic, 4);  // "GGUF"
         detail::put_le(out, current_version, 4);
         detail::put_le(out, tensors_.size(), 8);
         detail::put_le(out, kvs_.size(), 8);

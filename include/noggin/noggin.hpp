@@ -1,0 +1,23 @@
+// noggin/noggin.hpp — the umbrella header: everything a host needs, minus the opt-in Vulkan backend.
+//
+//     #include <noggin/noggin.hpp>
+//     noggin::result<noggin::gguf::file> f = noggin::gguf::file::open("model.gguf");
+//
+// Layers, each depending only on those above it (see README.md):
+//   core/     dtypes, f16/bf16, status/result, tensor views, log/allocator/thread-pool hooks
+//   formats/  GGUF reader and writer, memory-mapped files
+//   cpu/      scalar reference and SIMD kernels
+//   text/     JSON, Unicode, tokenizers, chat templates
+//   model/    hyper-parameters and the forward pass
+#pragma once
+
+#include "core/config.hpp"
+#include "core/default_thread_pool.hpp"
+#include "core/dtype.hpp"
+#include "core/half.hpp"
+#include "core/hooks.hpp"
+#include "core/status.hpp"
+#include "core/tensor.hpp"
+
+#include "formats/gguf.hpp"
+#include "formats/mapped_file.hpp"
