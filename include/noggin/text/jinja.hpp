@@ -1486,7 +1486,7 @@ private:
                 out = n;
             } else if (is_op("(")) {
                 ++i_;
-                uint32_t n = add(nk::call, pos);
+                uint32_t n = add(nk::call, nodes_[out].pos);  // errors point at the callee
                 nodes_[n].kids.push_back(out);
                 NOGGIN_TRY(parse_call_args(n));
                 out = n;
