@@ -49,6 +49,11 @@ public:
     enum class kind_t : uint8_t { null, boolean, integer, real, string, array, object };
 
     json_value() = default;
+    json_value(const json_value&) = default;
+    json_value(json_value&&) noexcept = default;
+    json_value& operator=(const json_value&) = default;
+    json_value& operator=(json_value&&) noexcept = default;
+    ~json_value() = default;
     static json_value make_bool(bool b) { json_value v; v.kind_ = kind_t::boolean; v.num_.b = b; return v; }
     static json_value make_int(int64_t i) { json_value v; v.kind_ = kind_t::integer; v.num_.i = i; return v; }
     static json_value make_real(double d) { json_value v; v.kind_ = kind_t::real; v.num_.d = d; return v; }
@@ -295,10 +300,16 @@ private:
             ++pos_;
             return status();
         }
+        // Children are parsed onto a shared stack and moved into an exactly sized vector at the
+        // end, so big arrays never reallocate element by element.
+        const size_t base = values_.size();
         for (;;) {
             skip_ws();
-            out.items_.emplace_back();
-            NOGGIN_TRY(parse_value(out.items_.back(), depth));
+            {
+                json_value v;  // not values_.back(): nested containers grow values_
+                NOGGIN_TRY(parse_value(v, depth));
+                values_.push_back(std::move(v));
+            }
             skip_ws();
             if (pos_ >= n_) return fail("unexpected end of input in array");
             if (p_[pos_] == ',') {
@@ -307,6 +318,7 @@ private:
             }
             if (p_[pos_] == ']') {
                 ++pos_;
+                take(out, base, 0);
                 return status();
             }
             return fail("expected ',' or ']' in array");
@@ -322,17 +334,24 @@ private:
             ++pos_;
             return status();
         }
+        const size_t base = values_.size(), key_base = keys_.size();
         for (;;) {
             skip_ws();
             if (pos_ >= n_ || p_[pos_] != '"') return fail("expected a string key in object");
-            out.keys_.emplace_back();
-            NOGGIN_TRY(parse_string(out.keys_.back()));
+            {
+                std::string k;
+                NOGGIN_TRY(parse_string(k));
+                keys_.push_back(std::move(k));
+            }
             skip_ws();
             if (pos_ >= n_ || p_[pos_] != ':') return fail("expected ':' after object key");
             ++pos_;
             skip_ws();
-            out.items_.emplace_back();
-            NOGGIN_TRY(parse_value(out.items_.back(), depth));
+            {
+                json_value v;  // not values_.back(): nested containers grow values_
+                NOGGIN_TRY(parse_value(v, depth));
+                values_.push_back(std::move(v));
+            }
             skip_ws();
             if (pos_ >= n_) return fail("unexpected end of input in object");
             if (p_[pos_] == ',') {
@@ -341,10 +360,21 @@ private:
             }
             if (p_[pos_] == '}') {
                 ++pos_;
+                take(out, base, key_base);
+                out.keys_.reserve(keys_.size() - key_base);
+                for (size_t k = key_base; k < keys_.size(); ++k) out.keys_.push_back(std::move(keys_[k]));
+                keys_.resize(key_base);
                 return status();
             }
             return fail("expected ',' or '}' in object");
         }
+    }
+
+    // Move values_[base..] into out.items_ (exact size) and pop them off the stack.
+    void take(json_value& out, size_t base, size_t) {
+        out.items_.reserve(values_.size() - base);
+        for (size_t k = base; k < values_.size(); ++k) out.items_.push_back(std::move(values_[k]));
+        values_.resize(base);
     }
 
     bool hex4(uint32_t& v) {
@@ -490,6 +520,8 @@ private:
     size_t pos_ = 0;
     size_t elements_ = 0;
     json_limits lim_;
+    std::vector<json_value> values_;  // children of the containers being parsed (a stack)
+    std::vector<std::string> keys_;   // keys of the objects being parsed (a stack)
 };
 
 // ---------------------------------------------------------------------------------------------
