@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <noggin/formats/gguf.hpp>
@@ -23,28 +24,41 @@ volatile std::uint64_t g_sink = 0;
 void sink(std::uint64_t v) { g_sink = g_sink + v; }
 
 template <class T>
+std::uint64_t as_bits(T v) {
+    if constexpr (std::is_floating_point<T>::value) {
+        return v == v ? 1u : 0u;  // converting NaN or huge floats to integers would be UB
+    } else {
+        return static_cast<std::uint64_t>(v);
+    }
+}
+
+template <class T>
 void touch_numbers(const gg::array_view& a) {
     auto s = a.numbers<T>();
     if (!s.ok()) return;
-    for (T v : s.value()) sink(static_cast<std::uint64_t>(v));
-    if (!s->empty()) sink(static_cast<std::uint64_t>(s.value()[s->size() - 1]));
+    for (T v : s.value()) sink(as_bits(v));
+    if (!s->empty()) sink(as_bits(s.value()[s->size() - 1]));
 }
 
 void touch_value(const gg::value_view& v, int depth);
 
 void touch_array(const gg::array_view& a, int depth) {
     sink(a.size() + static_cast<std::uint32_t>(a.element_type()) + a.key().size());
-    touch_numbers<std::uint8_t>(a);
-    touch_numbers<std::int8_t>(a);
-    touch_numbers<std::uint16_t>(a);
-    touch_numbers<std::int16_t>(a);
-    touch_numbers<std::uint32_t>(a);
-    touch_numbers<std::int32_t>(a);
-    touch_numbers<float>(a);
-    touch_numbers<bool>(a);
-    touch_numbers<std::uint64_t>(a);
-    touch_numbers<std::int64_t>(a);
-    touch_numbers<double>(a);
+    switch (a.element_type()) {  // the matching typed span, plus one mismatch
+        case gg::value_type::uint8: touch_numbers<std::uint8_t>(a); break;
+        case gg::value_type::int8: touch_numbers<std::int8_t>(a); break;
+        case gg::value_type::uint16: touch_numbers<std::uint16_t>(a); break;
+        case gg::value_type::int16: touch_numbers<std::int16_t>(a); break;
+        case gg::value_type::uint32: touch_numbers<std::uint32_t>(a); break;
+        case gg::value_type::int32: touch_numbers<std::int32_t>(a); break;
+        case gg::value_type::float32: touch_numbers<float>(a); break;
+        case gg::value_type::boolean: touch_numbers<bool>(a); break;
+        case gg::value_type::uint64: touch_numbers<std::uint64_t>(a); break;
+        case gg::value_type::int64: touch_numbers<std::int64_t>(a); break;
+        case gg::value_type::float64: touch_numbers<double>(a); break;
+        default: break;
+    }
+    if (a.element_type() != gg::value_type::float32 && a.numbers<float>().ok()) __builtin_trap();
     if (auto ints = a.integers(); ints.ok()) {
         for (std::uint64_t i = 0; i < ints->size(); ++i) sink(static_cast<std::uint64_t>(ints.value()[i]));
     }
@@ -53,29 +67,55 @@ void touch_array(const gg::array_view& a, int depth) {
         if (!strs->empty()) sink(strs.value()[strs->size() - 1].size());
     }
     // Generic element access; bound the work on huge arrays of scalars.
-    const std::uint64_t n = a.size() < 4096 ? a.size() : 4096;
+    const std::uint64_t n = a.size() < 64 ? a.size() : 64;
     for (std::uint64_t i = 0; i < n; ++i) touch_value(a.at(i), depth + 1);
     if (a.size() > n) touch_value(a.at(a.size() - 1), depth + 1);
 }
 
 void touch_value(const gg::value_view& v, int depth) {
     sink(static_cast<std::uint32_t>(v.type()));
-    if (auto r = v.get_u8(); r.ok()) sink(r.value());
-    if (auto r = v.get_i8(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
-    if (auto r = v.get_u16(); r.ok()) sink(r.value());
-    if (auto r = v.get_i16(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
-    if (auto r = v.get_u32(); r.ok()) sink(r.value());
-    if (auto r = v.get_i32(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
-    if (auto r = v.get_u64(); r.ok()) sink(r.value());
-    if (auto r = v.get_i64(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
-    if (auto r = v.get_f32(); r.ok()) sink(r.value() == r.value());
-    if (auto r = v.get_f64(); r.ok()) sink(r.value() == r.value());
-    if (auto r = v.get_bool(); r.ok()) sink(r.value());
-    if (auto r = v.get_string(); r.ok()) {
-        sink(r->size());
-        if (!r->empty()) sink(static_cast<unsigned char>((*r)[r->size() - 1]));
+    // Getters that match the stored type; the mismatch paths (which build messages) once per value.
+    if (gg::value_type_is_integer(v.type())) {
+        if (auto r = v.get_u8(); r.ok()) sink(r.value());
+        if (auto r = v.get_i8(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
+        if (auto r = v.get_u16(); r.ok()) sink(r.value());
+        if (auto r = v.get_i16(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
+        if (auto r = v.get_u32(); r.ok()) sink(r.value());
+        if (auto r = v.get_i32(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
+        if (auto r = v.get_u64(); r.ok()) sink(r.value());
+        if (auto r = v.get_i64(); r.ok()) sink(static_cast<std::uint64_t>(r.value()));
+        if (v.get_string().ok()) __builtin_trap();
+        return;
     }
-    if (auto r = v.get_array(); r.ok() && depth < 16) touch_array(r.value(), depth);
+    switch (v.type()) {
+        case gg::value_type::float32:
+        case gg::value_type::float64: {
+            auto a = v.get_f32();
+            auto b = v.get_f64();
+            if (!a.ok() || !b.ok()) __builtin_trap();
+            sink((a.value() == a.value()) + (b.value() == b.value()));
+            if (v.get_u32().ok()) __builtin_trap();
+            break;
+        }
+        case gg::value_type::boolean:
+            sink(v.get_bool().value());
+            if (v.get_f32().ok()) __builtin_trap();
+            break;
+        case gg::value_type::string: {
+            auto r = v.get_string();
+            sink(r->size());
+            if (!r->empty()) sink(static_cast<unsigned char>((*r)[r->size() - 1]));
+            if (v.get_bool().ok() || v.get_array().ok()) __builtin_trap();
+            break;
+        }
+        case gg::value_type::array: {
+            auto r = v.get_array();
+            if (!r.ok()) __builtin_trap();
+            if (depth < 16) touch_array(r.value(), depth);
+            break;
+        }
+        default: __builtin_trap();  // the reader rejects unknown types
+    }
 }
 
 // A summary both parse paths must agree on.
