@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,29 +14,28 @@ using namespace noggin;
 using noggin_test::bytes_of;
 
 namespace {
-
-std::string golden_path() {
-    std::string here = __FILE__;
-    const std::size_t slash = here.find_last_of('/');
-    return (slash == std::string::npos ? std::string(".") : here.substr(0, slash)) + "/data/dequant_golden.bin";
-}
-
+#include "cpu/data/dequant_golden.inc"
 }  // namespace
 
 TEST_CASE("dequantize_row matches gguf-py on random blocks of every type it knows") {
-    std::ifstream in(golden_path(), std::ios::binary);
-    REQUIRE_MESSAGE(in.good(), "missing ", golden_path());
+    std::size_t pos = 0;
+    auto read = [&](void* dst, std::size_t n) {
+        if (pos + n > sizeof(dequant_golden)) return false;
+        std::memcpy(dst, dequant_golden + pos, n);
+        pos += n;
+        return true;
+    };
     int records = 0;
     for (;;) {
         std::uint32_t head[3];
-        if (!in.read(reinterpret_cast<char*>(head), sizeof(head))) break;
+        if (!read(head, sizeof(head))) break;
         dtype t;
         REQUIRE(dtype_from_gguf(head[0], &t));
         const std::int64_t n = head[1];
         std::vector<unsigned char> raw(head[2]);
         std::vector<float> expect(head[1]), got(head[1]);
-        REQUIRE(in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())));
-        REQUIRE(in.read(reinterpret_cast<char*>(expect.data()), static_cast<std::streamsize>(n * 4)));
+        REQUIRE(read(raw.data(), raw.size()));
+        REQUIRE(read(expect.data(), static_cast<std::size_t>(n) * 4));
         CHECK(raw.size() == bytes_of(t, n));
         REQUIRE(cpu::dequantize_row(t, raw.data(), got.data(), n));
         int bad = 0;
