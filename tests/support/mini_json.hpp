@@ -30,25 +30,36 @@ struct value {
     double n = 0;                                       // number
     std::string s;                                      // string
     std::vector<value> items;                           // array
-    std::vector<std::pair<std::string, value>> members;  // object, in file order
+    struct member;                                      // {first: name, second: value}
+    std::vector<member> members;                        // object, in file order
 
     bool is_null() const { return type == kind::null; }
     bool is_object() const { return type == kind::object; }
     bool is_array() const { return type == kind::array; }
     // Member `key`, or nullptr (also when this is not an object).
-    const value* find(std::string_view key) const {
-        for (const auto& m : members)
-            if (m.first == key) return &m.second;
-        return nullptr;
-    }
+    const value* find(std::string_view key) const;
     // Member `key`, or a null value.
-    const value& operator[](std::string_view key) const {
-        static const value null_value;
-        const value* v = find(key);
-        return v ? *v : null_value;
-    }
+    const value& operator[](std::string_view key) const;
     std::int64_t as_int() const { return static_cast<std::int64_t>(n); }
 };
+
+// Defined after value is complete (a std::pair member would need it complete too early).
+struct value::member {
+    std::string first;  // member name
+    value second;       // member value
+};
+
+inline const value* value::find(std::string_view key) const {
+    for (const member& m : members)
+        if (m.first == key) return &m.second;
+    return nullptr;
+}
+
+inline const value& value::operator[](std::string_view key) const {
+    static const value null_value;
+    const value* v = find(key);
+    return v ? *v : null_value;
+}
 
 // --- parser ---
 
