@@ -168,6 +168,10 @@ private:
     dtype type_ = dtype::f16;      // f16 or f32
 };
 
+namespace detail {
+struct forward_access;
+}
+
 // --- workspace --------------------------------------------------------------------------------------------------
 
 struct workspace_params {
@@ -254,7 +258,7 @@ public:
     }
 
 private:
-    friend struct forward_access;
+    friend struct detail::forward_access;
     detail::owned_block mem_;
     std::int64_t max_batch_ = 0;
     std::int64_t n_embd_ = 0, q_dim_ = 0, kv_dim_ = 0, n_ff_ = 0;  // the dimensions it was sized for
@@ -324,9 +328,7 @@ inline void add_bias(float* y, const tensor_view& b, std::int64_t n, std::int64_
     for (std::int64_t t = 0; t < n; ++t) cpu::add(y + t * dim, bias, y + t * dim, dim);
 }
 
-}  // namespace detail
-
-// Access to workspace internals for the forward pass (not part of the public API).
+// The workspace's buffers, as the forward pass uses them.
 struct forward_access {
     std::int32_t* pos;
     float *x, *xb, *q, *k, *v, *attn, *tmp, *gate, *up;
@@ -335,8 +337,6 @@ struct forward_access {
         : pos(w.pos_), x(w.x_), xb(w.xb_), q(w.q_), k(w.k_), v(w.v_), attn(w.attn_), tmp(w.tmp_), gate(w.gate_),
           up(w.up_), q81(w.q81_), q8k(w.q8k_) {}
 };
-
-namespace detail {
 
 // One chunk of n ≤ max_batch tokens at positions p0 .. p0+n-1. `out` receives logits rows per `mode`
 // (for `last`: only row n-1).
@@ -455,7 +455,7 @@ inline status forward(const model& m, kv_cache& kv, workspace& ws, const std::in
             return status(status_code::invalid_argument,
                           str("forward: token ", tokens[i], " at index ", i, " is outside the vocabulary of ", hp.n_vocab));
 
-    forward_access a(ws);
+    detail::forward_access a(ws);
     const std::int64_t B = ws.max_batch();
     for (std::int64_t done = 0; done < n_tokens; done += B) {
         const std::int64_t n = std::min(B, n_tokens - done);
