@@ -26,6 +26,7 @@ struct tiny_spec {
     bool biases = false, qk_norm = false, tied = false, rope_freqs = false;
     // Hooks to break the file: skip a tensor, change a tensor's shape, skip a key, change a value.
     std::string skip_tensor, reshape_tensor, skip_key, f16_vector;
+    std::uint32_t expert_count = 0;  // written when > 0
 };
 
 struct lcg {
@@ -51,6 +52,7 @@ std::vector<std::uint8_t> make_tiny(const tiny_spec& s) {
     if (key(a + ".context_length")) w.add_u32(a + ".context_length", static_cast<std::uint32_t>(s.ctx));
     if (key(a + ".attention.layer_norm_rms_epsilon")) w.add_f32(a + ".attention.layer_norm_rms_epsilon", 1e-5f);
     w.add_f32(a + ".rope.freq_base", 10000.0f);
+    if (s.expert_count > 0) w.add_u32(a + ".expert_count", s.expert_count);
 
     auto tensor = [&](const std::string& name, std::int64_t ne0, std::int64_t ne1, float scale, float offset) {
         if (name == s.skip_tensor) return;
@@ -191,6 +193,11 @@ TEST_CASE("hostile and unsupported model files fail with a status naming the pro
         tiny_spec s = ok;
         s.arch = "gpt2";
         expect_fail(s, status_code::unsupported, "unsupported architecture 'gpt2'");
+    }
+    SUBCASE("mixture of experts") {
+        tiny_spec s = ok;
+        s.expert_count = 8;
+        expect_fail(s, status_code::unsupported, "mixture-of-experts");
     }
     SUBCASE("missing key") {
         tiny_spec s = ok;
@@ -373,6 +380,10 @@ TEST_CASE("chunked batches, threads and caches sharing one workspace agree with 
     REQUIRE(m2.ok());
     CHECK(model::forward(m2.value(), a.value(), ws.value(), ids.data(), 1, fa).code() == status_code::invalid_argument);
     CHECK(a->n_past() == 10);
+    // A moved-from cache is refused, not dereferenced.
+    model::kv_cache moved = std::move(a.value());
+    CHECK(model::forward(m.value(), a.value(), ws.value(), ids.data(), 1, fa).code() == status_code::invalid_argument);
+    CHECK(moved.n_past() == 10);
     // Logits requested without a buffer.
     model::forward_params none;
     CHECK(model::forward(m.value(), a.value(), ws.value(), ids.data(), 1, none).code() == status_code::invalid_argument);

@@ -134,6 +134,7 @@ public:
     std::int64_t kv_dim() const { return kv_dim_; }   // n_head_kv·head_dim elements per position
     std::uint64_t row_bytes() const { return row_bytes_; }  // bytes per position in K (and in V)
     std::size_t byte_size() const { return mem_.size(); }
+    bool valid() const { return mem_.data() != nullptr; }  // false when default-constructed or moved from
 
     // Keep positions [0, n) and forget the rest; n ≤ n_past (out_of_range otherwise, nothing changes).
     status truncate(std::int64_t n) {
@@ -440,7 +441,7 @@ inline status forward(const model& m, kv_cache& kv, workspace& ws, const std::in
                       const forward_params& params = {}) {
     if (m.empty()) return status(status_code::invalid_argument, "forward: empty model");
     const hparams& hp = m.hparams();
-    if (kv.n_layer() != hp.n_layer || kv.kv_dim() != hp.kv_dim() || kv.n_ctx() == 0)
+    if (!kv.valid() || kv.n_layer() != hp.n_layer || kv.kv_dim() != hp.kv_dim())
         return status(status_code::invalid_argument, "forward: the KV cache was not made for this model");
     if (!ws.fits(m)) return status(status_code::invalid_argument, "forward: the workspace was not made for this model");
     if (n_tokens <= 0 || tokens == nullptr) return status(status_code::invalid_argument, "forward: no tokens");

@@ -148,6 +148,15 @@ inline result<hparams> read_hparams(const gguf::file& f) {
         return status(status_code::unsupported,
                       str("unsupported architecture '", shown, "' (noggin supports llama, qwen2, qwen3)"));
     }
+    // Mixtral-style files say "llama" but carry expert tensors instead of a dense FFN.
+    std::int64_t n_expert = 0;
+    if (f.has(detail::key_of(*a, "expert_count"))) {
+        result<std::int64_t> e = f.get_i64(detail::key_of(*a, "expert_count"));
+        n_expert = e.ok() ? e.value() : -1;
+    }
+    if (n_expert != 0)
+        return status(status_code::unsupported, str("model metadata: ", a->name, ".expert_count = ", n_expert,
+                                                    ": mixture-of-experts models are not supported"));
     hparams hp;
     hp.architecture = a->id;
     hp.rope_mode = a->rope;
