@@ -41,7 +41,8 @@ TEST_CASE("vulkan: no matching device is a device_error status") {
 TEST_CASE("vulkan: context facts, staged upload/download round trip, budget cap") {
     vulkan::context* ctx = noggin_test::test_context();
     if (ctx == nullptr) return;
-    MESSAGE(std::string("device: ") + ctx->device_name() + ", validation " + (ctx->validation_enabled() ? "on" : "off (layer missing)"));
+    const std::string facts = "device: " + ctx->device_name() + ", validation " + (ctx->validation_enabled() ? "on" : "off (layer missing)");
+    MESSAGE(facts);
     CHECK(ctx->api_version() >= VK_API_VERSION_1_2);
     CHECK(ctx->max_binding_bytes() > 0);
     // Larger than the staging buffer's 8 MiB would be slow on lavapipe; 3 pieces of a small staging
