@@ -28,6 +28,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -56,7 +57,8 @@ struct limits {
     size_t max_items = size_t(1) << 20;           // elements of one list/dict built while rendering (range(), split...); default 1 Mi
     size_t max_depth = 200;                       // parser nesting and evaluation recursion incl. macro calls; default 200
     size_t max_value_depth = 64;                  // nesting of lists/dicts (also for from_json); default 64
-    uint64_t max_steps = 20000000;                // work units: node evaluations, loop iterations, 64 bytes copied; default 20 M
+    uint64_t max_steps = 10000000;                // work units: node evaluations, loop iterations (8), 64 bytes copied; default 10 M
+                                                  // (real templates need about 100 per message; 10 M is about 1 s of CPU)
 };
 
 // How a template is parsed and rendered. The defaults are transformers' settings.
@@ -103,6 +105,7 @@ public:
         value v;
         v.kind_ = kind_t::object;
         v.dict_ = std::make_shared<dict_data>();
+        v.dict_->entries.reserve(entries.size());
         for (entry& e : entries) v.set(std::move(e.first), std::move(e.second));
         return v;
     }
@@ -1640,6 +1643,26 @@ inline const char* type_name(const value& v) {
     return "?";
 }
 
+// Checked int64 arithmetic (portable; no compiler builtins). Return true on overflow.
+inline bool add_overflow(int64_t x, int64_t y, int64_t* r) {
+    if ((y > 0 && x > INT64_MAX - y) || (y < 0 && x < INT64_MIN - y)) return true;
+    *r = x + y;
+    return false;
+}
+inline bool sub_overflow(int64_t x, int64_t y, int64_t* r) {
+    if ((y < 0 && x > INT64_MAX + y) || (y > 0 && x < INT64_MIN + y)) return true;
+    *r = x - y;
+    return false;
+}
+inline bool mul_overflow(int64_t x, int64_t y, int64_t* r) {
+    bool ovf;
+    if (x > 0) ovf = y > 0 ? x > INT64_MAX / y : y < INT64_MIN / x;
+    else ovf = y > 0 ? x < INT64_MIN / y : (x != 0 && y < INT64_MAX / x);
+    if (ovf) return true;
+    *r = x * y;
+    return false;
+}
+
 inline bool truthy(const value& v) {
     switch (v.kind()) {
         case value::kind_t::undefined:
@@ -1901,20 +1924,23 @@ private:
         const int64_t len = int64_t(items.size());
         for (int64_t k = 0; k < len; ++k) {
             NOGGIN_TRY(check_budget(n.pos));
-            charge(1);
+            charge(8);  // an iteration costs about as much as eight expression nodes
             frames_.push_back(frame{});
-            value loop = value::object();
-            loop.set("index", value(k + 1));
-            loop.set("index0", value(k));
-            loop.set("revindex", value(len - k));
-            loop.set("revindex0", value(len - k - 1));
-            loop.set("first", value(k == 0));
-            loop.set("last", value(k == len - 1));
-            loop.set("length", value(len));
-            loop.set("depth", value(int64_t(1)));
-            loop.set("depth0", value(int64_t(0)));
-            loop.set("previtem", k > 0 ? items[size_t(k - 1)] : value());
-            loop.set("nextitem", k + 1 < len ? items[size_t(k + 1)] : value());
+            frames_.back().vars.reserve(n.names.size() + 1);
+            std::vector<value::entry> lv;
+            lv.reserve(11);
+            lv.emplace_back("index", value(k + 1));
+            lv.emplace_back("index0", value(k));
+            lv.emplace_back("revindex", value(len - k));
+            lv.emplace_back("revindex0", value(len - k - 1));
+            lv.emplace_back("first", value(k == 0));
+            lv.emplace_back("last", value(k == len - 1));
+            lv.emplace_back("length", value(len));
+            lv.emplace_back("depth", value(int64_t(1)));
+            lv.emplace_back("depth0", value(int64_t(0)));
+            lv.emplace_back("previtem", k > 0 ? items[size_t(k - 1)] : value());
+            lv.emplace_back("nextitem", k + 1 < len ? items[size_t(k + 1)] : value());
+            value loop = value::object(std::move(lv));
             set_var("loop", std::move(loop));
             status s = assign(n.names, items[size_t(k)], n.pos);
             flow inner = flow::normal;
@@ -2248,9 +2274,9 @@ private:
             if (ints) {
                 int64_t x = a.as_int(), y = b.as_int(), r = 0;
                 bool ovf = false;
-                if (op == "+") ovf = __builtin_add_overflow(x, y, &r);
-                else if (op == "-") ovf = __builtin_sub_overflow(x, y, &r);
-                else if (op == "*") ovf = __builtin_mul_overflow(x, y, &r);
+                if (op == "+") ovf = add_overflow(x, y, &r);
+                else if (op == "-") ovf = sub_overflow(x, y, &r);
+                else if (op == "*") ovf = mul_overflow(x, y, &r);
                 else if (op == "//" || op == "%") {
                     if (y == 0) return rt_error(pos, "integer division or modulo by zero");
                     if (x == INT64_MIN && y == -1) {
@@ -2272,8 +2298,8 @@ private:
                     r = 1;
                     int64_t base = x;
                     for (int64_t e = y; e > 0 && !ovf; e >>= 1) {
-                        if (e & 1) ovf = __builtin_mul_overflow(r, base, &r);
-                        if (e > 1 && !ovf) ovf = __builtin_mul_overflow(base, base, &base);
+                        if (e & 1) ovf = mul_overflow(r, base, &r);
+                        if (e > 1 && !ovf) ovf = mul_overflow(base, base, &base);
                     }
                 } else if (op == "/") {
                     if (y == 0) return rt_error(pos, "division by zero");
