@@ -319,7 +319,14 @@ inline __m256i dot_ss(__m256i a, __m256i b) { return dot_us(_mm256_sign_epi8(a, 
 
 #if NOGGIN_SIMD_AVX2 || NOGGIN_SIMD_NEON
 namespace simd {
-using fbatch = xsimd::batch<float>;
+// The architecture is named, not xsimd's default: with -march=native on an AVX-512 host the default
+// batch is 16 floats wide, while these kernels are written for 8-wide AVX2 registers.
+#if NOGGIN_SIMD_AVX2
+using arch = xsimd::fma3<xsimd::avx2>;
+#else
+using arch = xsimd::neon64;
+#endif
+using fbatch = xsimd::batch<float, arch>;
 constexpr std::int64_t fwidth = static_cast<std::int64_t>(fbatch::size);
 
 // Widen `fwidth` 16-bit floats to a batch.
