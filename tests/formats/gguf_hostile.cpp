@@ -147,12 +147,12 @@ TEST_CASE("gguf hostile: huge counts and lengths fail fast, without allocating")
     GGUF_CHECK_FAILS(parse(bytes().header(3, 0, 1).str("k").u32(vt_array).u32(vt_array).u64(1u << 20), &keep),
                      status_code::format_error, "array elements");
     // Caps are configurable.
-    gg::open_options small;
-    small.max_array_elements = 2;
-    small.max_string_bytes = 3;
-    GGUF_CHECK_FAILS(parse(bytes().header(3, 0, 1).str("k").u32(vt_array).u32(vt_u8).u64(3).u8(1).u8(2).u8(3), &keep, small),
+    gg::open_options tight;
+    tight.max_array_elements = 2;
+    tight.max_string_bytes = 3;
+    GGUF_CHECK_FAILS(parse(bytes().header(3, 0, 1).str("k").u32(vt_array).u32(vt_u8).u64(3).u8(1).u8(2).u8(3), &keep, tight),
                      status_code::limit_exceeded, "over the limit of 2");
-    GGUF_CHECK_FAILS(parse(bytes().header(3, 0, 1).str("k").u32(vt_string).str("abcd"), &keep, small),
+    GGUF_CHECK_FAILS(parse(bytes().header(3, 0, 1).str("k").u32(vt_string).str("abcd"), &keep, tight),
                      status_code::limit_exceeded, "over the limit of 3");
     // Tensor name longer than the cap.
     GGUF_CHECK_FAILS(parse(bytes().header(3, 1, 0).u64(huge).zeros(64), &keep), status_code::limit_exceeded, "tensor name");

@@ -355,7 +355,7 @@ public:
         using pointer = void;
         using reference = std::string_view;
         iterator() = default;
-        std::string_view operator*() const { return (*span_)[i_]; }
+        std::string_view operator*() const { return at(meta_, offsets_[i_]); }
         iterator& operator++() {
             ++i_;
             return *this;
@@ -370,8 +370,11 @@ public:
 
     private:
         friend class string_span;
-        iterator(const string_span* span, std::uint64_t i) : span_(span), i_(i) {}
-        const string_span* span_ = nullptr;
+        // Self-contained (no pointer to the span): valid as long as the file lives.
+        iterator(const unsigned char* meta, const std::uint64_t* offsets, std::uint64_t i)
+            : meta_(meta), offsets_(offsets), i_(i) {}
+        const unsigned char* meta_ = nullptr;
+        const std::uint64_t* offsets_ = nullptr;
         std::uint64_t i_ = 0;
     };
 
@@ -383,14 +386,19 @@ public:
     bool empty() const { return size_ == 0; }
     std::string_view operator[](std::uint64_t i) const {
         NOGGIN_ASSERT(i < size_, "string_span index out of range");
-        const unsigned char* p = meta_ + offsets_[i];
+        return at(meta_, offsets_[i]);
+    }
+    iterator begin() const { return iterator(meta_, offsets_, 0); }
+    iterator end() const { return iterator(meta_, offsets_, size_); }
+
+private:
+    // The string whose u64 length sits at meta + offset.
+    static std::string_view at(const unsigned char* meta, std::uint64_t offset) {
+        const unsigned char* p = meta + offset;
         const std::uint64_t n = detail::load_le<std::uint64_t>(p);
         return std::string_view(reinterpret_cast<const char*>(p + 8), static_cast<std::size_t>(n));
     }
-    iterator begin() const { return iterator(this, 0); }
-    iterator end() const { return iterator(this, size_); }
 
-private:
     const unsigned char* meta_ = nullptr;        // the metadata bytes
     const std::uint64_t* offsets_ = nullptr;     // per string: offset of its u64 length in meta_
     std::uint64_t size_ = 0;                     // strings
