@@ -11,8 +11,8 @@
 //     noggin::result<noggin::gguf::array_view> tokens = f->get_array("tokenizer.ggml.tokens");
 //     if (tokens.ok()) {
 //         noggin::result<noggin::gguf::string_span> s = tokens->strings();  // O(1) s[i], no allocation
-//         for (std::string_view token : s.value()) { ... }
-//     }
+//         for (std::string_view token : s.value()) { ... }  // keep the result in a variable: a range-for
+//     }                                                     // over a temporary's value() would dangle
 //     if (const noggin::gguf::tensor_info* t = f->find_tensor("token_embd.weight")) {
 //         noggin::tensor_view w = t->view();  // w.ne[0] = n_embd (innermost), w.ne[1] = n_vocab
 //     }
@@ -653,13 +653,17 @@ inline bool convert_integer(value_type t, const unsigned char* p, T* out, std::s
     const bool is_signed_type = t == value_type::int8 || t == value_type::int16 || t == value_type::int32 || t == value_type::int64;
     if (is_signed_type && !negative) u = static_cast<std::uint64_t>(s);
     if (negative) {
-        *shown = std::to_string(s);
-        if (!std::is_signed<T>::value || s < static_cast<std::int64_t>(std::numeric_limits<T>::min())) return false;
+        if (!std::is_signed<T>::value || s < static_cast<std::int64_t>(std::numeric_limits<T>::min())) {
+            *shown = std::to_string(s);  // for the caller's message; only built on failure
+            return false;
+        }
         *out = static_cast<T>(s);
         return true;
     }
-    *shown = std::to_string(u);
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return false;
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) {
+        *shown = std::to_string(u);
+        return false;
+    }
     *out = static_cast<T>(u);
     return true;
 }
