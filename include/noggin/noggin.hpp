@@ -9,6 +9,8 @@
 //   cpu/      scalar reference and SIMD kernels
 //   text/     JSON, Unicode, tokenizers, chat templates
 //   model/    hyper-parameters and the forward pass
+//   sample/   sampler chain, seeded RNG, grammar constraints
+// The Vulkan backend (vulkan/) is opt-in: include "noggin/vulkan/forward.hpp" where NOGGIN_VULKAN is on.
 #pragma once
 
 #include "core/config.hpp"
@@ -21,3 +23,23 @@
 
 #include "formats/gguf.hpp"
 #include "formats/mapped_file.hpp"
+
+#include "cpu/dot.hpp"
+#include "cpu/matmul.hpp"
+#include "cpu/ops.hpp"
+#include "cpu/quants.hpp"
+
+#include "text/chat_template.hpp"
+#include "text/json.hpp"
+#include "text/tokenizer.hpp"
+#include "text/tokenizer_gguf.hpp"
+#include "text/tokenizer_json.hpp"
+
+#include "model/forward.hpp"
+#include "model/hparams.hpp"
+#include "model/model.hpp"
+
+#include "sample/grammar.hpp"
+#include "sample/json_schema.hpp"
+#include "sample/rng.hpp"
+#include "sample/sampler.hpp"

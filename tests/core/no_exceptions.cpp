@@ -1,4 +1,5 @@
-// Built with -fno-exceptions -fno-rtti: proves the core headers need neither (game engines build so).
+// Built with -fno-exceptions -fno-rtti: proves the library headers (the whole umbrella, core first)
+// need neither — game engines build so.
 // A plain program, not doctest (doctest itself wants exceptions); exits non-zero on a wrong answer.
 #include "noggin/core/config.hpp"
 #include "noggin/core/default_thread_pool.hpp"
@@ -7,6 +8,7 @@
 #include "noggin/core/hooks.hpp"
 #include "noggin/core/status.hpp"
 #include "noggin/core/tensor.hpp"
+#include "noggin/noggin.hpp"
 
 #if NOGGIN_HAS_EXCEPTIONS
 #error "this translation unit must be compiled with -fno-exceptions"
