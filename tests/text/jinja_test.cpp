@@ -50,6 +50,7 @@ TEST_CASE("jinja: arithmetic, comparison, logic") {
           "7 9 3 -4 1 2 3.5 1024");
     CHECK(R("{{ 1 + 1.5 }} {{ 'a' + 'b' }} {{ [1] + [2] }} {{ 'ab' * 3 }}") == "2.5 ab [1, 2] ababab");
     CHECK(R("{{ 'x' ~ 1 ~ none ~ true }}") == "x1NoneTrue");
+    CHECK(R("{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }} {{ 1 != 2 > 3 }} {{ -1 % 1.0 }} {{ [missing] }}") == "True False False 0.0 [Undefined]");
     CHECK(R("{{ 1 < 2 }} {{ 2 <= 1 }} {{ 'a' < 'b' }} {{ 1 == 1.0 }} {{ 1 != 2 }} {{ [1,2] == [1,2] }}") ==
           "True False True True True True");
     CHECK(R("{{ 1 and 'x' }} {{ 0 or 'y' }} {{ not 0 }} {{ not [] }} {{ '' or none }}") == "x y True True None");
@@ -129,10 +130,18 @@ TEST_CASE("jinja: whitespace control, trim_blocks and lstrip_blocks") {
     // trim_blocks drops the newline after a block tag; lstrip_blocks strips indentation before it.
     CHECK(R("{% if true %}\n    yes\n    {% endif %}\nend") == "    yes\nend");
     CHECK(R("<{% if true %}\nx{% endif %}>") == "<x>");
-    CHECK(R("  {{ 'v' }}\n") == "  v\n");  // variables are never stripped
+    CHECK(R("  {{ 'v' }}\n.") == "  v\n.");  // variables are never stripped
     CHECK(R("a\n  {# c #}\nb") == "a\nb");
     CHECK(R("a {% if true %}b{% endif %}") == "a b");  // not at a line start: kept
-    CHECK(R("  {%+ if true %}x{% endif +%}\n") == "  x\n");
+    CHECK(R("  {%+ if true %}x{% endif %}") == "  x");
+    CHECK(R("a{% if true +%}\nx{% endif %}") == "a\nx");
+    // Jinja drops one newline ending the template and normalises \r\n / \r to \n.
+    CHECK(R("x\n") == "x");
+    CHECK(R("x\n\n") == "x\n");
+    CHECK(R("a\r\nb\rc{{ 'd\r\ne' }}") == "a\nb\ncd\ne");
+    jinja::options keep;
+    keep.keep_trailing_newline = true;
+    CHECK(R("x\n", "{}", keep) == "x\n");
     jinja::options raw;
     raw.trim_blocks = false;
     raw.lstrip_blocks = false;
@@ -147,6 +156,7 @@ TEST_CASE("jinja: filters") {
     CHECK(R("{{ xs|first }} {{ xs|last }} {{ xs|join(', ') }} {{ ms|join('-', attribute='r') }}", ctx) == "3 2 3, 1, 2 a-b-a");
     CHECK(R("{{ 'Hello'|upper }} {{ 'Hello'|lower }} {{ 'hello world'|title }} {{ 'hello'|capitalize }}") ==
           "HELLO hello Hello World Hello");
+    CHECK(R("{{ 'h8llo wORLD-x'|title }} {{ 'h8llo wORLD-x'.title() }}") == "H8llo World-X H8Llo World-X");
     CHECK(R("{{ 'a-b-c'|replace('-', '+') }} {{ 'aaa'|replace('a', 'b', 2) }}") == "a+b+c bba");
     CHECK(R("{{ d|items|list }} {% for k, v in d|items %}{{ k }}{{ v }}{% endfor %}", ctx) == "[['b', 1], ['a', 2]] b1a2");
     CHECK(R("{{ ms|selectattr('r', 'equalto', 'a')|map(attribute='n')|list }} {{ ms|rejectattr('r', 'equalto', 'a')|map(attribute='n')|join }}", ctx) ==
@@ -168,7 +178,10 @@ TEST_CASE("jinja: tojson matches transformers (json.dumps, ensure_ascii=False, n
     CHECK(R("{{ t|tojson }}", ctx) ==
           R"({"name": "get_weather", "b": [1, 2.5, true, null], "u": "é \"q\" \n", "e": {}, "l": []})");
     CHECK(R("{{ t.b|tojson(indent=2) }}", ctx) == "[\n  1,\n  2.5,\n  true,\n  null\n]");
-    CHECK(R("{{ {'a': {'b': 1}}|tojson(2) }}") == "{\n  \"a\": {\n    \"b\": 1\n  }\n}");
+    CHECK(R("{{ {'a': {'b': 1}}|tojson(indent=2) }}") == "{\n  \"a\": {\n    \"b\": 1\n  }\n}");
+    // transformers' signature is tojson(x, ensure_ascii=False, indent=None): a positional argument is ensure_ascii
+    CHECK(R("{{ {'é': '😀 x'}|tojson(true) }} {{ 'é'|tojson(ensure_ascii=true, indent=2) }}") ==
+          R"({"\u00e9": "\ud83d\ude00 x"} "\u00e9")");
     CHECK(R("{{ 'x'|tojson }} {{ 1.0|tojson }} {{ 1e-7|tojson }}") == "\"x\" 1.0 1e-07");
     CHECK(is_error(R("{{ missing|tojson }}")));
 }

@@ -65,6 +65,7 @@ struct limits {
 struct options {
     bool trim_blocks = true;     // drop the first newline after a block or comment tag; default true
     bool lstrip_blocks = true;   // strip spaces/tabs before a block/comment tag that starts a line; default true
+    bool keep_trailing_newline = false;  // keep a newline that ends the template (Jinja drops it); default false
     int64_t now_unix = -1;       // time for strftime_now(), seconds since 1970 (UTC); -1 = system clock; default -1
     bool now_local = true;       // strftime_now() formats local time (true, as transformers) or UTC; default true
     jinja::limits limits{};      // safety caps; see limits
@@ -366,7 +367,9 @@ inline void repr_string(std::string& out, std::string_view s) {
 // value::depth(), which the interpreter and from_json cap.
 inline void to_str(std::string& out, const value& v, bool repr) {
     switch (v.kind()) {
-        case value::kind_t::undefined: return;
+        case value::kind_t::undefined:
+            if (repr) out += "Undefined";
+            return;
         case value::kind_t::none: out += "None"; return;
         case value::kind_t::boolean: out += v.as_bool() ? "True" : "False"; return;
         case value::kind_t::integer: out += std::to_string(v.as_int()); return;
@@ -456,11 +459,45 @@ inline result<value> from_json(const json_value& j, size_t max_depth = limits{}.
     return out;
 }
 
+namespace detail {
+// json.dumps(ensure_ascii=True) quoting: non-ASCII as \uXXXX (surrogate pairs above U+FFFF).
+inline void json_quote_ascii(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (size_t i = 0; i < s.size();) {
+        size_t l = u8_len(s, i);
+        unsigned char c0 = static_cast<unsigned char>(s[i]);
+        if (c0 < 0x80) {
+            std::string q;
+            json_quote(q, s.substr(i, 1));
+            out.append(q, 1, q.size() - 2);
+            ++i;
+            continue;
+        }
+        uint32_t cp = l == 1 ? 0xFFFD : l == 2 ? (c0 & 0x1Fu) : l == 3 ? (c0 & 0x0Fu) : (c0 & 0x07u);
+        for (size_t k = 1; k < l; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+        auto unit = [&](uint32_t u) {
+            out += "\\u";
+            for (int sh = 12; sh >= 0; sh -= 4) out.push_back(hex[(u >> sh) & 15]);
+        };
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            unit(0xD800 + (cp >> 10));
+            unit(0xDC00 + (cp & 0x3FF));
+        } else {
+            unit(cp);
+        }
+        i += l;
+    }
+    out.push_back('"');
+}
+}  // namespace detail
+
 // Serialise like transformers' tojson filter, i.e. Python json.dumps(v, ensure_ascii=False,
 // indent=indent, sort_keys=False): ", " and ": " separators without indent; with indent >= 0
-// "," line breaks and `indent` spaces per level. Undefined, namespaces and callables are not
+// "," line breaks and `indent` spaces per level; ensure_ascii writes non-ASCII as \uXXXX. Undefined, namespaces and callables are not
 // serialisable (invalid_argument).
-inline status to_json(std::string& out, const value& v, int indent = -1, int level = 0) {
+inline status to_json(std::string& out, const value& v, int indent = -1, int level = 0, bool ensure_ascii = false) {
     auto newline = [&](int lvl) {
         out.push_back('\n');
         out.append(size_t(indent) * size_t(lvl), ' ');
@@ -470,7 +507,10 @@ inline status to_json(std::string& out, const value& v, int indent = -1, int lev
         case value::kind_t::boolean: out += v.as_bool() ? "true" : "false"; return status();
         case value::kind_t::integer: out += std::to_string(v.as_int()); return status();
         case value::kind_t::real: out += detail::format_real(v.as_double(), true); return status();
-        case value::kind_t::string: json_quote(out, v.as_string()); return status();
+        case value::kind_t::string:
+            if (ensure_ascii) detail::json_quote_ascii(out, v.as_string());
+            else json_quote(out, v.as_string());
+            return status();
         case value::kind_t::array: {
             if (v.size() == 0) {
                 out += "[]";
@@ -482,7 +522,7 @@ inline status to_json(std::string& out, const value& v, int indent = -1, int lev
                 if (!first) out += indent >= 0 ? "," : ", ";
                 first = false;
                 if (indent >= 0) newline(level + 1);
-                NOGGIN_TRY(to_json(out, it, indent, level + 1));
+                NOGGIN_TRY(to_json(out, it, indent, level + 1, ensure_ascii));
             }
             if (indent >= 0) newline(level);
             out.push_back(']');
@@ -499,9 +539,10 @@ inline status to_json(std::string& out, const value& v, int indent = -1, int lev
                 if (!first) out += indent >= 0 ? "," : ", ";
                 first = false;
                 if (indent >= 0) newline(level + 1);
-                json_quote(out, e.first);
+                if (ensure_ascii) detail::json_quote_ascii(out, e.first);
+                else json_quote(out, e.first);
                 out += ": ";
-                NOGGIN_TRY(to_json(out, e.second, indent, level + 1));
+                NOGGIN_TRY(to_json(out, e.second, indent, level + 1, ensure_ascii));
             }
             if (indent >= 0) newline(level);
             out.push_back('}');
@@ -1252,6 +1293,7 @@ private:
     }
     status parse_compare(uint32_t& out) {
         NOGGIN_TRY(parse_math1(out));
+        uint32_t last_right = npos;
         for (;;) {
             uint32_t pos = cur().pos;
             std::string op;
@@ -1270,7 +1312,13 @@ private:
             }
             uint32_t r;
             NOGGIN_TRY(parse_math1(r));
-            out = binary(op, out, r, pos);
+            if (last_right != npos) {  // chained: (a op1 b) and (b op2 c); b is side-effect free
+                uint32_t link = binary(op, last_right, r, pos);
+                out = binary("and", out, link, pos);
+            } else {
+                out = binary(op, out, r, pos);
+            }
+            last_right = r;
         }
     }
     status parse_math1(uint32_t& out) {
@@ -1581,7 +1629,7 @@ public:
     result<std::string> render(const value& context) const;
 
     const options& opts() const { return opt_; }
-    const std::string& source() const { return src_; }
+    const std::string& source() const { return src_; }  // as parsed (newlines normalised)
 
 private:
     friend result<compiled_template> parse(std::string_view source, const options& opt);
@@ -1600,7 +1648,18 @@ inline result<compiled_template> parse(std::string_view source, const options& o
                                                         opt.limits.max_template_bytes));
     if (source.size() >= 0xfffffff0u) return status(status_code::limit_exceeded, "jinja: template too large");
     compiled_template t;
-    t.src_ = std::string(source);
+    // As Jinja: newlines are normalised to "\n" (also inside string literals) and a single newline
+    // ending the template is dropped unless keep_trailing_newline.
+    t.src_.reserve(source.size());
+    for (size_t i = 0; i < source.size(); ++i) {
+        if (source[i] == '\r') {
+            t.src_.push_back('\n');
+            if (i + 1 < source.size() && source[i + 1] == '\n') ++i;
+        } else {
+            t.src_.push_back(source[i]);
+        }
+    }
+    if (!opt.keep_trailing_newline && !t.src_.empty() && t.src_.back() == '\n') t.src_.pop_back();
     t.opt_ = opt;
     std::vector<detail::token> toks;
     detail::lexer lx(t.src_, opt);
@@ -2322,6 +2381,7 @@ private:
                 else {
                     double m = std::fmod(x, y);
                     if (m != 0 && ((m < 0) != (y < 0))) m += y;
+                    if (m == 0) m = std::copysign(0.0, y);
                     out = value(m);
                 }
             }
@@ -2613,15 +2673,21 @@ private:
             while (e > b && strip_cp(e - 1)) --e;
         return s.substr(off[b], off[e] - off[b]);
     }
-    static std::string ascii_case(const std::string& s, int mode) {  // 0 lower, 1 upper, 2 title, 3 capitalize
+    // 0 lower, 1 upper, 2 str.title(), 3 capitalize, 4 the |title filter
+    static std::string ascii_case(const std::string& s, int mode) {
         std::string r = s;
         bool word_start = true;
         for (size_t k = 0; k < r.size(); ++k) {
             char& c = r[k];
             bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
             bool up = mode == 1 || ((mode == 2 && word_start) || (mode == 3 && k == 0));
-            if (alpha) c = up ? char(std::toupper(static_cast<unsigned char>(c))) : char(std::tolower(static_cast<unsigned char>(c)));
-            if (mode == 2) word_start = !alpha && !(c >= '0' && c <= '9') && !(static_cast<unsigned char>(c) >= 0x80);
+            if (alpha && mode != 4) c = up ? char(std::toupper(static_cast<unsigned char>(c))) : char(std::tolower(static_cast<unsigned char>(c)));
+            if (mode == 2) word_start = !alpha && !(static_cast<unsigned char>(c) >= 0x80);
+            if (mode == 4) {  // Jinja's title filter: capitalize the first character of each word
+                bool delim = c == '-' || c == ' ' || c == '(' || c == '{' || c == '[' || c == '<' || (c >= 0x09 && c <= 0x0D);
+                if (alpha) c = word_start ? char(std::toupper(static_cast<unsigned char>(c))) : char(std::tolower(static_cast<unsigned char>(c)));
+                word_start = delim;
+            }
         }
         return r;
     }
@@ -2920,7 +2986,9 @@ private:
             return status();
         };
         if (f == "tojson") {
-            const value* ind = a.get(0, "indent");
+            const value* ascii = a.get(0, "ensure_ascii");
+            const value* ind = a.get(1, "indent");
+            if (a.pos.size() > 2) return rt_error(pos, "tojson: separators/sort_keys are not supported", status_code::unsupported);
             for (const value::entry& e : a.kw)
                 if (e.first != "indent" && e.first != "ensure_ascii")
                     return rt_error(pos, str("tojson: unsupported argument '", e.first, "'"), status_code::unsupported);
@@ -2930,7 +2998,7 @@ private:
                 indent = int(ind->as_int());
             }
             std::string s;
-            status st = to_json(s, in, indent);
+            status st = to_json(s, in, indent, 0, ascii && truthy(*ascii));
             if (!st.ok()) return rt_error(pos, str("tojson: ", st.message()));
             NOGGIN_TRY(check_string(s.size(), pos));
             charge(s.size() / 64);
@@ -2995,7 +3063,7 @@ private:
         if (f == "upper" || f == "lower" || f == "title" || f == "capitalize") {
             std::string s;
             NOGGIN_TRY(stringify(in, s, pos));
-            out = value(ascii_case(s, f == "lower" ? 0 : f == "upper" ? 1 : f == "title" ? 2 : 3));
+            out = value(ascii_case(s, f == "lower" ? 0 : f == "upper" ? 1 : f == "title" ? 4 : 3));
             return status();
         }
         if (f == "replace") {
