@@ -24,7 +24,7 @@
 //
 // Not supported (a clear status, never a crash): {% include/import/extends/block/call/filter/raw %},
 // `%` string formatting, str.format, list/dict mutation (transformers uses an immutable sandbox
-// too), non-string dict keys, integers beyond int64, loop.cycle-free recursive loops. Tuples are
+// too), non-string dict keys, integers beyond int64, `for ... recursive`. Tuples are
 // lists (print as [..]); upper/lower/title change ASCII letters only.
 #pragma once
 
