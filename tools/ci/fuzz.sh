@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset "fuzz", clang) and runs each for a bounded time on its seeds:
 #   tools/ci/fuzz.sh SECONDS_PER_FUZZER
-# Seeds: tests/fuzz/corpus/<fuzzer>/ when it exists, plus what the seeders (tests/fuzz/seeders.txt)
+# Seeds: tests/fuzz/corpus/<fuzzer name without fuzz_>/ when it exists, plus what the seeders (tests/fuzz/seeders.txt)
 # write into build/fuzz/seeds/<fuzzer>/. A crash, leak or timeout fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +24,8 @@ while read -r name source; do
   [[ -z "${name}" || "${name}" == \#* ]] && continue
   corpus="$seeds/$name"; mkdir -p "$corpus"
   dirs=("$corpus")
-  [ -d "tests/fuzz/corpus/$name" ] && dirs+=("tests/fuzz/corpus/$name")
+  committed="tests/fuzz/corpus/${name#fuzz_}"  # e.g. fuzz_jinja -> tests/fuzz/corpus/jinja
+  [ -d "$committed" ] && dirs+=("$committed")
   echo "fuzz: $name for ${seconds}s on ${dirs[*]}"
   log="build/fuzz/$name.log"
   if "build/fuzz/tests/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
