@@ -6,8 +6,13 @@
 // W: rows of K elements in GGUF layout (ne = {K, rows}), bound at byte 0 = row `first` - the host may
 // bind a large tensor in several row ranges (split bindings) and issue one dispatch per range.
 // x: column c at x[x_off + c*x_stride + k]; y: y[y_off + c*y_stride + y_row0 + r].
-// Workgroup: 64 invocations = ROWS rows x LANES lanes; the lanes of a row stride over its quads and
-// are summed in shared memory (no subgroup size assumed). Grid: (ceil(rows / ROWS), ceil(ncols / NCOLS)).
+// Workgroup: 64 invocations own ROWS consecutive rows. Each subgroup takes rows gl_SubgroupID,
+// + gl_NumSubgroups, ...; its lanes stride over the row's quads and subgroupAdd() sums them. Any
+// subgroup size works (4 on lavapipe's 128-bit hosts, 8, 32, 64: then one subgroup does all ROWS),
+// and there is no shared memory and no barrier (barriers are costly on CPU implementations).
+// Grid: (ceil(rows / ROWS), ceil(ncols / NCOLS)).
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
 #include "common.glsl"
 #define W_BINDING 0
 #include "dequant.glsl"
@@ -15,8 +20,7 @@
 #ifndef NCOLS
 #define NCOLS 1
 #endif
-#define LANES 16u
-#define ROWS 4u
+#define ROWS 8u
 
 layout(local_size_x = 64) in;
 layout(std430, binding = 1) readonly buffer X { float x[]; };
@@ -33,21 +37,18 @@ layout(push_constant) uniform Params {
     uint y_row0;    // output row of this dispatch's row 0
 } pc;
 
-shared float red[64 * NCOLS];
-
 void main() {
-    const uint tid = gl_LocalInvocationID.x;
-    const uint lane = tid % LANES;
-    const uint r = gl_WorkGroupID.x * ROWS + tid / LANES;
+    const uint lane = gl_SubgroupInvocationID, lanes = gl_SubgroupSize;
     const uint c0 = gl_WorkGroupID.y * NCOLS;
-    const bool live = r < pc.rows;
-    float acc[NCOLS];
-    for (uint c = 0u; c < NCOLS; ++c) acc[c] = 0.0;
-    if (live) {
+    for (uint rr = gl_SubgroupID; rr < ROWS; rr += gl_NumSubgroups) {
+        const uint r = gl_WorkGroupID.x * ROWS + rr;
+        if (r >= pc.rows) break;  // uniform across the subgroup
         const uint wrow = pc.first + r;
+        float acc[NCOLS];
+        for (uint c = 0u; c < NCOLS; ++c) acc[c] = 0.0;
 #ifdef W_FLOAT
         const uint base = wrow * pc.K;
-        for (uint i = lane; i < pc.K; i += LANES) {
+        for (uint i = lane; i < pc.K; i += lanes) {
             const float w = w_elem(base + i);
             for (uint c = 0u; c < NCOLS; ++c)
                 if (c0 + c < pc.ncols) acc[c] += w * x[pc.x_off + (c0 + c) * pc.x_stride + i];
@@ -55,7 +56,7 @@ void main() {
 #else
         const uint base = wrow * ((pc.K / BE) * BB);
         const uint nq = pc.K / 4u;
-        for (uint q = lane; q < nq; q += LANES) {
+        for (uint q = lane; q < nq; q += lanes) {
             const uint e = q * 4u;
             const vec4 w = dq4(base + (e / BE) * BB, e % BE);
             for (uint c = 0u; c < NCOLS; ++c) {
@@ -66,15 +67,9 @@ void main() {
             }
         }
 #endif
+        for (uint c = 0u; c < NCOLS; ++c) {
+            const float total = subgroupAdd(acc[c]);
+            if (subgroupElect() && c0 + c < pc.ncols) y[pc.y_off + (c0 + c) * pc.y_stride + pc.y_row0 + r] = total;
+        }
     }
-    for (uint c = 0u; c < NCOLS; ++c) red[c * 64u + tid] = acc[c];
-    barrier();
-    for (uint s = LANES / 2u; s > 0u; s >>= 1) {
-        if (lane < s)
-            for (uint c = 0u; c < NCOLS; ++c) red[c * 64u + tid] += red[c * 64u + tid + s];
-        barrier();
-    }
-    if (live && lane == 0u)
-        for (uint c = 0u; c < NCOLS; ++c)
-            if (c0 + c < pc.ncols) y[pc.y_off + (c0 + c) * pc.y_stride + pc.y_row0 + r] = red[c * 64u + tid];
 }

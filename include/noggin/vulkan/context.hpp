@@ -99,6 +99,8 @@ struct context_params {
 };
 
 // Device features noggin's shaders use; a host adopting its own device enables these (Vulkan 1.2).
+// Also needed, but properties rather than features: subgroup basic + arithmetic operations in the
+// compute stage (checked at create; any subgroup size).
 struct required_features {
     bool storage_buffer_8bit = true;   // VkPhysicalDeviceVulkan12Features::storageBuffer8BitAccess
     bool storage_buffer_16bit = true;  // VkPhysicalDeviceVulkan11Features::storageBuffer16BitAccess
@@ -317,6 +319,18 @@ inline int device_rank(VkPhysicalDeviceType t) {
         default: return 0;
     }
 }
+// Subgroup basic + arithmetic operations in compute shaders (Vulkan 1.1 subgroup properties). The
+// matmul shaders reduce with subgroupAdd over whatever subgroup size the device runs.
+inline bool has_subgroup_arithmetic(const dispatcher& d, VkPhysicalDevice phys) {
+    VkPhysicalDeviceSubgroupProperties sg{};
+    sg.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
+    VkPhysicalDeviceProperties2 p2{};
+    p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+    p2.pNext = &sg;
+    d.vkGetPhysicalDeviceProperties2(phys, &p2);
+    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    return (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0 && (sg.supportedOperations & need) == need;
+}
 template <class T>
 const typename T::NativeType* c_ptr(const T& s) {
     return &static_cast<const typename T::NativeType&>(s);
@@ -430,6 +444,8 @@ inline status context::init(const context_params& p) {
     api_version_ = std::min(props.apiVersion, std::min(loader_version, static_cast<std::uint32_t>(VK_API_VERSION_1_3)));
     if (api_version_ < VK_API_VERSION_1_2)
         return status(status_code::unsupported, str("vulkan: device '", device_name_, "' supports Vulkan < 1.2 (noggin needs 1.2)"));
+    if (adopt && !detail::has_subgroup_arithmetic(d_, phys_))
+        return status(status_code::unsupported, str("vulkan: device '", device_name_, "' has no subgroup arithmetic in compute shaders"));
     if (!adopt) NOGGIN_TRY(create_device());
     d_.init(vk::Device(device_));
 
@@ -540,6 +556,10 @@ inline status context::pick_device(const context_params& p) {
         d_.vkGetPhysicalDeviceFeatures2(devs[i], &f2);
         if (!f11.storageBuffer16BitAccess || !f12.storageBuffer8BitAccess) {
             rejected += str(" '", props.deviceName, "': no 8/16-bit storage buffers;");
+            continue;
+        }
+        if (!detail::has_subgroup_arithmetic(d_, devs[i])) {
+            rejected += str(" '", props.deviceName, "': no subgroup arithmetic in compute shaders;");
             continue;
         }
         std::uint32_t nf = 0;

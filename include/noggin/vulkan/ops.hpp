@@ -261,14 +261,15 @@ inline status matmul(recorder& rec, const device_tensor& w, span x, span y, std:
     if (detail::weight_type_index(w.type) < 0) return status(status_code::unsupported, "vulkan matmul: weight type has no shader");
     const bool mv = n_cols == 1;
     const spirv::shader_id id = detail::weight_shader(mv ? detail::weight_op::matvec : detail::weight_op::matmul, w.type);
-    constexpr std::int64_t rows_per_dispatch = 65535 * 4;  // ROWS = 4 rows per workgroup
+    constexpr std::int64_t rows_per_group = 8;  // ROWS in matmul.comp
+    constexpr std::int64_t rows_per_dispatch = 65535 * rows_per_group;
     for (const device_tensor::chunk& c : w.chunks) {
         for (std::int64_t r = 0; r < c.rows; r += rows_per_dispatch) {
             const std::int64_t nr = std::min(rows_per_dispatch, c.rows - r);
             const std::uint32_t pc[9] = {detail::u32(w.ne0), detail::u32(nr), detail::u32(r), detail::u32(n_cols),
                                          x.stride, y.stride, x.off, y.off, detail::u32(c.row0 + r)};
             const binding b[3] = {c.buf.whole(), x.b, y.b};
-            NOGGIN_TRY(rec.dispatch(id, b, 3, 0b100, pc, sizeof pc, detail::u32((nr + 3) / 4),
+            NOGGIN_TRY(rec.dispatch(id, b, 3, 0b100, pc, sizeof pc, detail::u32((nr + rows_per_group - 1) / rows_per_group),
                                     detail::u32(mv ? 1 : (n_cols + 7) / 8)));
         }
     }
