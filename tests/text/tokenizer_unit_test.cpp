@@ -1,12 +1,17 @@
 // tests/text/tokenizer_unit_test.cpp — NFC, pre-tokenizer splits, a tiny hand-made BPE, hostile
-// tokenizer.json inputs, streaming detokenizer across multi-byte splits.
+// tokenizer.json inputs, streaming detokenizer across multi-byte splits, the streaming tokenizer.json
+// walk against a json_value tree.
 #include <doctest/doctest.h>
 
 #include <noggin/text/tokenizer_json.hpp>
 #include <noggin/text/unicode.hpp>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "support/shared_data.hpp"
 
 using namespace noggin::text;
 using noggin::status_code;
@@ -218,4 +223,88 @@ TEST_CASE("huge inputs encode without trouble") {
     auto w = tok->encode(one_word);
     REQUIRE(w.ok());
     CHECK(w->size() == one_word.size());
+}
+
+namespace {
+// The vocabulary and merges as a json_value tree gives them (last duplicate key wins), to check
+// the streaming walk of vocab_spec_from_json against.
+void tree_vocab(const std::string& text, std::vector<std::string>& tokens,
+                std::vector<std::pair<std::string, std::string>>& merges) {
+    auto doc = json_parse(text);
+    REQUIRE(doc.ok());
+    const json_value& model = doc->get("model");
+    const json_value& vocab = model.get("vocab");
+    size_t n = 0;
+    for (size_t i = 0; i < vocab.size(); ++i) n = std::max(n, size_t(vocab[i].as_int()) + 1);
+    const json_value& added = doc->get("added_tokens");
+    for (size_t i = 0; i < added.size(); ++i) n = std::max(n, size_t(added[i].get("id").as_int()) + 1);
+    tokens.assign(n, std::string());
+    for (size_t i = 0; i < vocab.size(); ++i) tokens[size_t(vocab[i].as_int())] = vocab.key(i);
+    for (size_t i = 0; i < added.size(); ++i) tokens[size_t(added[i].get("id").as_int())] = added[i].get("content").as_string();
+    merges.clear();
+    const json_value& m = model.get("merges");
+    for (size_t i = 0; i < m.size(); ++i) {
+        if (m[i].is_string()) {
+            const std::string& s = m[i].as_string();
+            merges.emplace_back(s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1));
+        } else {
+            merges.emplace_back(m[i][0].as_string(), m[i][1].as_string());
+        }
+    }
+}
+
+void check_walk_matches_tree(const std::string& text) {
+    std::vector<std::string> tokens;
+    std::vector<std::pair<std::string, std::string>> merges;
+    tree_vocab(text, tokens, merges);
+    auto spec = vocab_spec_from_json(text);
+    REQUIRE_MESSAGE(spec.ok(), spec.status().message());
+    CHECK(spec->tokens == tokens);
+    CHECK(spec->merges == merges);
+}
+}  // namespace
+
+TEST_CASE("tokenizer.json: the streaming walk reads vocab and merges as the tree does") {
+    // Escaped keys and merge parts (decoded, not views of the text), whitespace between tokens,
+    // both merge forms.
+    std::string esc = tiny_json(" [ \"a b\" , [ \"ab\" , \"c\" ] , \"\\u0120 a\" ] ", ", \"q\\\"\" : 261 , \"\\\\\\n\":262");
+    check_walk_matches_tree(esc);
+    auto spec = vocab_spec_from_json(esc);
+    REQUIRE(spec.ok());
+    CHECK(spec->tokens[261] == "q\"");
+    CHECK(spec->tokens[262] == "\\\n");
+    CHECK(spec->merges[2] == std::make_pair(std::string("\xC4\xA0"), std::string("a")));
+    // A repeated "vocab" / "merges" / "model" member: the last one counts, as in a tree lookup.
+    std::string twice = tiny_json(R"(["a b"])");
+    twice.insert(twice.size() - 2, R"(,"merges":[["a","b"],["ab","c"]])");
+    check_walk_matches_tree(twice);
+    CHECK(vocab_spec_from_json(twice)->merges.size() == 2);
+    std::string model_twice = tiny_json(R"(["a b"])");
+    model_twice.insert(model_twice.size() - 1, R"(,"model":5)");
+    CHECK(tokenizer_from_json(model_twice).status().code() == status_code::format_error);
+    std::string vocab_then_array = tiny_json(R"(["a b"])");
+    vocab_then_array.insert(vocab_then_array.size() - 2, R"(,"vocab":[1])");
+    CHECK(tokenizer_from_json(vocab_then_array).status().message().find("model.vocab is missing or not an object") !=
+          std::string::npos);
+    // Merge shapes the tree loader refused are still refused, naming the index.
+    auto three = tokenizer_from_json(tiny_json(R"(["a b",["a","b","c"]])"));
+    CHECK(three.status().message().find("merges[1]") != std::string::npos);
+    auto num = tokenizer_from_json(tiny_json(R"(["a b",[1,"b"]])"));
+    CHECK(num.status().message().find("merges[1]") != std::string::npos);
+    auto spaces = tokenizer_from_json(tiny_json(R"(["a b","a b c"])"));
+    CHECK(spaces.status().message().find("merges[1] is not two tokens") != std::string::npos);
+    // A JSON syntax error anywhere wins over a semantic one found earlier in the text.
+    auto late = tokenizer_from_json(tiny_json(R"(["abc"])") + " x");
+    CHECK(late.status().message().find("json:") != std::string::npos);
+    auto bad_id_then_syntax = tokenizer_from_json(R"({"model":{"vocab":{"a":-1},"merges":[)");
+    CHECK(bad_id_then_syntax.status().message().find("json:") != std::string::npos);
+    // Strings in vocab/merges are still validated as UTF-8 and capped.
+    CHECK(!tokenizer_from_json(tiny_json(R"(["a b"])", ",\"\xC0\xAF\":270")).ok());
+    CHECK(!tokenizer_from_json(tiny_json("[\"a\xFF b\"]")).ok());
+
+    // The real R1 tokenizer.json, when the shared data is present.
+    if (auto p = noggin_test::shared_path("tokenizers/deepseek-r1-distill-qwen/tokenizer.json")) {
+        std::vector<unsigned char> b = noggin_test::read_file_bytes(*p);
+        check_walk_matches_tree(std::string(b.begin(), b.end()));
+    }
 }

@@ -228,7 +228,155 @@ public:
         return status();
     }
 
+    // --- Streaming (pull) interface: walk a document without building a tree, for big members
+    // such as a tokenizer's vocabulary. Every byte is still validated with the same errors and
+    // caps as parse(); values that are read whole go through the same code as parse().
+    //
+    //     json_parser p(data, size, limits);
+    //     NOGGIN_TRY(p.stream_begin());
+    //     NOGGIN_TRY(p.enter_object(1));                 // '{' of the top level (depth 1)
+    //     bool first = true, more = false;
+    //     std::string_view key;
+    //     for (;;) {
+    //         NOGGIN_TRY(p.next_member(first, more, key, scratch));
+    //         if (!more) break;
+    //         json_value v;
+    //         NOGGIN_TRY(p.read_value(v, 1));            // or stream the member's value
+    //     }
+    //     NOGGIN_TRY(p.stream_end());
+    //
+    // Size cap, leading whitespace.
+    status stream_begin() {
+        if (n_ > lim_.max_bytes)
+            return status(status_code::limit_exceeded,
+                          str("json: document of ", n_, " bytes exceeds the cap of ", lim_.max_bytes));
+        skip_ws();
+        return status();
+    }
+    // Trailing whitespace, then the end of the input.
+    status stream_end() {
+        skip_ws();
+        if (pos_ != n_) return fail("unexpected trailing characters");
+        return status();
+    }
+    // The next non-space byte, or 0 at the end of input.
+    char peek() {
+        skip_ws();
+        return pos_ < n_ ? char(p_[pos_]) : '\0';
+    }
+    // Consume '{' (counted as one value, nesting `depth` = 1 for the top level).
+    status enter_object(size_t depth) {
+        NOGGIN_TRY(count_element());
+        skip_ws();
+        if (pos_ >= n_ || p_[pos_] != '{') return fail("expected an object");
+        NOGGIN_TRY(check_depth(depth));
+        ++pos_;
+        return status();
+    }
+    status enter_array(size_t depth) {
+        NOGGIN_TRY(count_element());
+        skip_ws();
+        if (pos_ >= n_ || p_[pos_] != '[') return fail("expected an array");
+        NOGGIN_TRY(check_depth(depth));
+        ++pos_;
+        return status();
+    }
+    // Step to the next member of the object entered last: more = false after its '}'; otherwise
+    // `key` is the member's key (a view into the input, or into `scratch` when it had escapes;
+    // valid until the next call that uses `scratch`) and the ':' is consumed. `first` is true
+    // before the first call of an object and is cleared here.
+    status next_member(bool& first, bool& more, std::string_view& key, std::string& scratch) {
+        skip_ws();
+        more = false;
+        if (first) {
+            first = false;
+            if (pos_ < n_ && p_[pos_] == '}') {
+                ++pos_;
+                return status();
+            }
+        } else {
+            if (pos_ >= n_) return fail("unexpected end of input in object");
+            if (p_[pos_] == '}') {
+                ++pos_;
+                return status();
+            }
+            if (p_[pos_] != ',') return fail("expected ',' or '}' in object");
+            ++pos_;
+            skip_ws();
+        }
+        if (pos_ >= n_ || p_[pos_] != '"') return fail("expected a string key in object");
+        NOGGIN_TRY(string_view_at(key, scratch));
+        skip_ws();
+        if (pos_ >= n_ || p_[pos_] != ':') return fail("expected ':' after object key");
+        ++pos_;
+        skip_ws();
+        more = true;
+        return status();
+    }
+    // Step to the next element of the array entered last (more = false after its ']').
+    status next_element(bool& first, bool& more) {
+        skip_ws();
+        more = false;
+        if (first) {
+            first = false;
+            if (pos_ < n_ && p_[pos_] == ']') {
+                ++pos_;
+                return status();
+            }
+        } else {
+            if (pos_ >= n_) return fail("unexpected end of input in array");
+            if (p_[pos_] == ']') {
+                ++pos_;
+                return status();
+            }
+            if (p_[pos_] != ',') return fail("expected ',' or ']' in array");
+            ++pos_;
+            skip_ws();
+        }
+        more = true;
+        return status();
+    }
+    // A string value (counted as one value): a view into the input when it has no escapes, else
+    // decoded into `scratch`.
+    status read_string(std::string_view& out, std::string& scratch) {
+        NOGGIN_TRY(count_element());
+        skip_ws();
+        if (pos_ >= n_ || p_[pos_] != '"') return fail("expected a string");
+        return string_view_at(out, scratch);
+    }
+    // Any value, built as a tree (`depth` = nesting of the container it sits in).
+    status read_value(json_value& out, size_t depth) {
+        skip_ws();
+        return parse_value(out, depth);
+    }
+
 private:
+    // String at pos_ (the opening quote): zero-copy when it has no escapes.
+    status string_view_at(std::string_view& out, std::string& scratch) {
+        const size_t start = pos_ + 1;
+        size_t i = start;
+        while (i < n_) {
+            unsigned char c = p_[i];
+            if (c == '"') {
+                if (i - start > lim_.max_string_bytes) break;  // the slow path reports the cap
+                out = std::string_view(reinterpret_cast<const char*>(p_ + start), i - start);
+                pos_ = i + 1;
+                return status();
+            }
+            if (c == '\\' || c < 0x20) break;
+            if (c >= 0x80) {
+                size_t len = json_detail::utf8_valid_len(p_ + i, n_ - i);
+                if (len == 0) break;
+                i += len;
+            } else {
+                ++i;
+            }
+        }
+        NOGGIN_TRY(parse_string(scratch));
+        out = scratch;
+        return status();
+    }
+
     status fail(const char* what) const {
         return status(status_code::format_error, str("json: ", what, " at byte ", pos_));
     }

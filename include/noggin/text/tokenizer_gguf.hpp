@@ -16,6 +16,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "../formats/gguf.hpp"
 #include "tokenizer.hpp"
@@ -42,13 +44,13 @@ inline status optional_bool(const gguf::file& f, const char* key, bool& out) {
     out = *v;
     return status();
 }
-}  // namespace tok_gguf_detail
 
-inline result<vocab_spec> vocab_spec_from_gguf(const gguf::file& f) {
-    using namespace tok_gguf_detail;
+// The metadata as a spec plus views of the token and merge strings (into the file's metadata,
+// valid while `f` lives): nothing is copied per token.
+inline status load(const gguf::file& f, vocab_spec& spec, std::vector<std::string_view>& token_views,
+                   std::vector<std::pair<std::string_view, std::string_view>>& merge_views) {
     result<std::string_view> model = f.get_string("tokenizer.ggml.model");
     if (!model.ok()) return status(model.status()).with_context("gguf tokenizer");
-    vocab_spec spec;
     if (*model == "gpt2") {
         spec.kind = tokenizer_kind::byte_level_bpe;
         result<std::string_view> pre = f.get_string("tokenizer.ggml.pre");
@@ -74,8 +76,8 @@ inline result<vocab_spec> vocab_spec_from_gguf(const gguf::file& f) {
     const uint64_t n = tokens->size();
     if (n == 0) return bad("tokenizer.ggml.tokens is empty");
     if (n > max_vocab_size) return status(status_code::limit_exceeded, str("gguf tokenizer: ", n, " tokens exceed the cap"));
-    spec.tokens.reserve(size_t(n));
-    for (uint64_t i = 0; i < n; ++i) spec.tokens.emplace_back((*tokens)[i]);
+    token_views.resize(size_t(n));
+    for (uint64_t i = 0; i < n; ++i) token_views[size_t(i)] = (*tokens)[i];
 
     if (f.has("tokenizer.ggml.token_type")) {
         result<gguf::array_view> ta = f.get_array("tokenizer.ggml.token_type");
@@ -104,18 +106,18 @@ inline result<vocab_spec> vocab_spec_from_gguf(const gguf::file& f) {
         if (!ma.ok()) return status(ma.status()).with_context("gguf tokenizer");
         result<gguf::string_span> merges = ma->strings();
         if (!merges.ok()) return status(merges.status()).with_context("gguf tokenizer");
-        spec.merges.reserve(size_t(merges->size()));
+        merge_views.reserve(size_t(merges->size()));
         for (uint64_t i = 0; i < merges->size(); ++i) {
             std::string_view m = (*merges)[i];
             size_t sp = m.find(' ');
             if (sp == std::string_view::npos || m.find(' ', sp + 1) != std::string_view::npos)
                 return bad(str("merge ", i, " is not two tokens separated by one space"));
-            spec.merges.emplace_back(std::string(m.substr(0, sp)), std::string(m.substr(sp + 1)));
+            merge_views.emplace_back(m.substr(0, sp), m.substr(sp + 1));
         }
     } else if (spec.kind == tokenizer_kind::byte_level_bpe) {
         return bad("byte-level BPE without tokenizer.ggml.merges");
     }
-    if (spec.kind == tokenizer_kind::sentencepiece_bpe && spec.merges.empty() && spec.scores.empty())
+    if (spec.kind == tokenizer_kind::sentencepiece_bpe && merge_views.empty() && spec.scores.empty())
         return bad("SentencePiece vocabulary without tokenizer.ggml.scores or merges");
 
     NOGGIN_TRY(optional_id(f, "tokenizer.ggml.bos_token_id", spec.bos_id));
@@ -131,13 +133,33 @@ inline result<vocab_spec> vocab_spec_from_gguf(const gguf::file& f) {
         if (*id >= 0 && uint64_t(*id) >= n) return bad(str("special token id ", *id, " outside the vocabulary of ", n));
     if (spec.add_bos && spec.bos_id < 0) spec.add_bos = false;
     if (spec.add_eos && spec.eos_id < 0) spec.add_eos = false;
+    return status();
+}
+}  // namespace tok_gguf_detail
+
+inline result<vocab_spec> vocab_spec_from_gguf(const gguf::file& f) {
+    vocab_spec spec;
+    std::vector<std::string_view> tokens;
+    std::vector<std::pair<std::string_view, std::string_view>> merges;
+    NOGGIN_TRY(tok_gguf_detail::load(f, spec, tokens, merges));
+    spec.tokens.assign(tokens.begin(), tokens.end());
+    spec.merges.reserve(merges.size());
+    for (const auto& m : merges) spec.merges.emplace_back(std::string(m.first), std::string(m.second));
     return spec;
 }
 
+// Builds straight from the file's string arrays (views), without a vocab_spec copy of the strings.
 inline result<tokenizer> tokenizer_from_gguf(const gguf::file& f) {
-    result<vocab_spec> spec = vocab_spec_from_gguf(f);
-    if (!spec.ok()) return spec.status();
-    result<tokenizer> t = tokenizer::create(std::move(spec).value());
+    vocab_spec spec;
+    std::vector<std::string_view> tokens;
+    std::vector<std::pair<std::string_view, std::string_view>> merges;
+    NOGGIN_TRY(tok_gguf_detail::load(f, spec, tokens, merges));
+    vocab_views v;
+    v.tokens = tokens.data();
+    v.token_count = tokens.size();
+    v.merges = merges.data();
+    v.merge_count = merges.size();
+    result<tokenizer> t = tokenizer::create(std::move(spec), v);
     if (!t.ok()) return status(t.status()).with_context("gguf tokenizer");
     return t;
 }

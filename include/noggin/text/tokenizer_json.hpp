@@ -16,8 +16,11 @@
 
 #pragma once
 
+#include <algorithm>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "json.hpp"
@@ -193,35 +196,208 @@ inline const std::string& token_name(const json_value& v) {
 
 }  // namespace tok_json_detail
 
-// Build a vocab_spec from tokenizer.json text and (optionally, may be empty) tokenizer_config.json.
-inline result<vocab_spec> vocab_spec_from_json(std::string_view tokenizer_json, std::string_view config_json = {}) {
-    using namespace tok_json_detail;
-    result<json_value> doc = json_parse(tokenizer_json);
-    if (!doc.ok()) return status(doc.status()).with_context("tokenizer.json");
-    const json_value& root = *doc;
-    if (!root.is_object()) return bad("top level is not an object");
+namespace tok_json_detail {
+
+// What the streaming walk of tokenizer.json keeps: the small members as trees, model.vocab and
+// model.merges as views into the text (or into `owned` for strings that had escapes).
+enum class member_state : uint8_t { absent, streamed, other };
+
+struct json_walk {
+    json_value root = json_value::make_object();   // top-level members except "model"
+    member_state model = member_state::absent;     // streamed = the last "model" was an object
+    json_value model_rest = json_value::make_object();  // model members except vocab and merges
+    member_state vocab = member_state::absent;     // streamed = the last model.vocab was an object
+    member_state merges = member_state::absent;    // streamed = the last model.merges was an array
+    std::vector<std::pair<std::string_view, int64_t>> vocab_entries;  // key, id (valid ids only)
+    bool bad_vocab = false;                        // some value was not a valid id
+    std::string first_bad_vocab_key;               // the first such key (64 bytes at most)
+    std::vector<std::pair<std::string_view, std::string_view>> merge_pairs;  // rank order
+    int bad_merge = 0;  // 0 = none, 1 = "a b" string without exactly one space, 2 = neither form
+    size_t first_bad_merge = 0;
+    std::deque<std::string> owned;  // decoded strings that had escapes (a deque never moves them)
+};
+
+// A string read through `scratch` must outlive the next read: copy it into `owned` when decoded.
+inline std::string_view keep(std::string_view v, const std::string& scratch, std::deque<std::string>& owned) {
+    if (v.data() == scratch.data()) {
+        owned.emplace_back(v);
+        return owned.back();
+    }
+    return v;
+}
+
+inline status walk_vocab(json_parser& ps, json_walk& w) {
+    w.vocab = member_state::streamed;
+    w.vocab_entries.clear();
+    w.bad_vocab = false;
+    NOGGIN_TRY(ps.enter_object(3));
+    bool first = true, more = false;
+    std::string scratch;
+    for (;;) {
+        std::string_view key;
+        NOGGIN_TRY(ps.next_member(first, more, key, scratch));
+        if (!more) break;
+        key = keep(key, scratch, w.owned);
+        json_value v;  // normally a number: no allocation
+        NOGGIN_TRY(ps.read_value(v, 3));
+        if (!v.is_int() || v.as_int() < 0 || uint64_t(v.as_int()) >= max_vocab_size) {
+            if (!w.bad_vocab) w.first_bad_vocab_key = std::string(key.substr(0, 64));
+            w.bad_vocab = true;
+            continue;
+        }
+        w.vocab_entries.emplace_back(key, v.as_int());
+    }
+    return status();
+}
+
+// model.merges: "a b" strings or ["a", "b"] pairs, read in place.
+inline status walk_merges(json_parser& ps, json_walk& w) {
+    w.merges = member_state::streamed;
+    w.merge_pairs.clear();
+    w.bad_merge = 0;
+    NOGGIN_TRY(ps.enter_array(3));
+    bool first = true, more = false;
+    std::string scratch;
+    size_t index = 0;
+    auto mark = [&](int why) {
+        if (!w.bad_merge) {
+            w.bad_merge = why;
+            w.first_bad_merge = index;
+        }
+    };
+    for (;; ++index) {
+        NOGGIN_TRY(ps.next_element(first, more));
+        if (!more) break;
+        const char c = ps.peek();
+        if (c == '"') {
+            std::string_view m;
+            NOGGIN_TRY(ps.read_string(m, scratch));
+            m = keep(m, scratch, w.owned);
+            size_t sp = m.find(' ');
+            if (sp == std::string_view::npos || m.find(' ', sp + 1) != std::string_view::npos) mark(1);
+            else w.merge_pairs.emplace_back(m.substr(0, sp), m.substr(sp + 1));
+        } else if (c == '[') {
+            NOGGIN_TRY(ps.enter_array(4));
+            bool f2 = true, more2 = false;
+            std::string_view parts[2];
+            size_t count = 0;
+            bool strings = true;
+            for (;;) {
+                NOGGIN_TRY(ps.next_element(f2, more2));
+                if (!more2) break;
+                if (ps.peek() == '"' && count < 2) {
+                    NOGGIN_TRY(ps.read_string(parts[count], scratch));
+                    parts[count] = keep(parts[count], scratch, w.owned);
+                } else {
+                    json_value v;
+                    NOGGIN_TRY(ps.read_value(v, 4));
+                    strings = false;
+                }
+                ++count;
+            }
+            if (count != 2 || !strings) mark(2);
+            else w.merge_pairs.emplace_back(parts[0], parts[1]);
+        } else {
+            json_value v;
+            NOGGIN_TRY(ps.read_value(v, 3));
+            mark(2);
+        }
+    }
+    return status();
+}
+
+inline status walk_model(json_parser& ps, json_walk& w) {
+    w.model = member_state::streamed;
+    w.model_rest = json_value::make_object();
+    w.vocab = w.merges = member_state::absent;
+    w.vocab_entries.clear();
+    w.merge_pairs.clear();
+    w.bad_vocab = false;
+    w.bad_merge = 0;
+    NOGGIN_TRY(ps.enter_object(2));
+    bool first = true, more = false;
+    std::string scratch;
+    for (;;) {
+        std::string_view key;
+        NOGGIN_TRY(ps.next_member(first, more, key, scratch));
+        if (!more) break;
+        const char c = ps.peek();
+        if (key == "vocab" && c == '{') {
+            NOGGIN_TRY(walk_vocab(ps, w));
+        } else if (key == "merges" && c == '[') {
+            NOGGIN_TRY(walk_merges(ps, w));
+        } else {
+            if (key == "vocab") w.vocab = member_state::other;
+            if (key == "merges") w.merges = member_state::other;
+            std::string k(key);
+            json_value v;
+            NOGGIN_TRY(ps.read_value(v, 2));
+            w.model_rest.append_member(std::move(k), std::move(v));
+        }
+    }
+    return status();
+}
+
+// Walk the whole document (every byte validated as json_parse would), keeping vocab and merges flat.
+inline status walk(std::string_view text, json_walk& w) {
+    json_parser ps(text.data() ? text.data() : "", text.size(), json_limits{});
+    NOGGIN_TRY(ps.stream_begin());
+    if (ps.peek() != '{') {
+        json_value v;
+        NOGGIN_TRY(ps.read_value(v, 0));
+        NOGGIN_TRY(ps.stream_end());
+        return bad("top level is not an object");
+    }
+    NOGGIN_TRY(ps.enter_object(1));
+    bool first = true, more = false;
+    std::string scratch;
+    for (;;) {
+        std::string_view key;
+        NOGGIN_TRY(ps.next_member(first, more, key, scratch));
+        if (!more) break;
+        if (key == "model" && ps.peek() == '{') {
+            NOGGIN_TRY(walk_model(ps, w));
+        } else {
+            if (key == "model") w.model = member_state::other;
+            std::string k(key);
+            json_value v;
+            NOGGIN_TRY(ps.read_value(v, 1));
+            w.root.append_member(std::move(k), std::move(v));
+        }
+    }
+    return ps.stream_end();
+}
+
+// tokenizer.json + tokenizer_config.json → spec (tokens and merges left empty) + views in `w`.
+inline status load(std::string_view tokenizer_json, std::string_view config_json, json_walk& w, vocab_spec& spec,
+                   std::vector<std::string_view>& tokens) {
+    {
+        status s = walk(tokenizer_json, w);
+        if (!s.ok()) {
+            if (s.message().rfind("json:", 0) == 0) return s.with_context("tokenizer.json");
+            return s;
+        }
+    }
+    const json_value& root = w.root;
 
     pipeline p;
     NOGGIN_TRY(parse_normalizer(root.get("normalizer"), p));
     NOGGIN_TRY(parse_pre(root.get("pre_tokenizer"), p));
     NOGGIN_TRY(parse_decoder(root.get("decoder"), p));
 
-    const json_value& model = root.get("model");
-    if (!model.is_object()) return bad("missing model object");
+    if (w.model != member_state::streamed) return bad("missing model object");
+    const json_value& model = w.model_rest;
     const json_value* mtype = model.find("type");
     if (mtype && !mtype->is_string()) return bad("model.type is not a string");
     if (mtype && mtype->as_string() != "BPE") return unsupported(str("model type ", mtype->as_string()));
-    const json_value& vocab = model.get("vocab");
-    if (!vocab.is_object()) return bad("model.vocab is missing or not an object");
-    const json_value& merges = model.get("merges");
-    if (!merges.is_array()) return bad("model.merges is missing or not an array");
+    if (w.vocab != member_state::streamed) return bad("model.vocab is missing or not an object");
+    if (w.merges != member_state::streamed) return bad("model.merges is missing or not an array");
     if (!model.get("dropout").is_null() && model.get("dropout").as_double(0.0) != 0.0)
         return unsupported("BPE dropout");
     const std::string& prefix = model.get("continuing_subword_prefix").as_string();
     const std::string& suffix = model.get("end_of_word_suffix").as_string();
     if (!prefix.empty() || !suffix.empty()) return unsupported("BPE continuing_subword_prefix/end_of_word_suffix");
 
-    vocab_spec spec;
     const bool spm = p.spm_prepend || p.spm_replace || model.get("byte_fallback").as_bool(false);
     if (spm && p.byte_level) return unsupported("mix of ByteLevel and SentencePiece normalizers");
     if (!spm && !p.byte_level) return unsupported("BPE without ByteLevel or SentencePiece-style normalization");
@@ -236,13 +412,9 @@ inline result<vocab_spec> vocab_spec_from_json(std::string_view tokenizer_json, 
     spec.fuse_unk = model.get("fuse_unk").as_bool(false);
 
     // Vocabulary: string → id.
+    if (w.bad_vocab) return bad(str("model.vocab[\"", w.first_bad_vocab_key, "\"] is not a valid id"));
     size_t max_id = 0;
-    for (size_t i = 0; i < vocab.size(); ++i) {
-        const json_value& v = vocab[i];
-        if (!v.is_int() || v.as_int() < 0 || uint64_t(v.as_int()) >= max_vocab_size)
-            return bad(str("model.vocab[\"", vocab.key(i).substr(0, 64), "\"] is not a valid id"));
-        max_id = std::max(max_id, size_t(v.as_int()));
-    }
+    for (const auto& e : w.vocab_entries) max_id = std::max(max_id, size_t(e.second));
     const json_value& added = root.get("added_tokens");
     if (!added.is_null() && !added.is_array()) return bad("added_tokens is not an array");
     for (size_t i = 0; i < added.size(); ++i) {
@@ -254,60 +426,46 @@ inline result<vocab_spec> vocab_spec_from_json(std::string_view tokenizer_json, 
         if (a.get("content").as_string().empty()) return bad(str("added_tokens[", i, "] has empty content"));
         max_id = std::max(max_id, size_t(id));
     }
-    if (vocab.size() == 0 && added.size() == 0) return bad("empty vocabulary");
+    if (w.vocab_entries.empty() && added.size() == 0) return bad("empty vocabulary");
     const size_t n = max_id + 1;
-    spec.tokens.assign(n, std::string());
+    tokens.assign(n, std::string_view());
     spec.types.assign(n, token_type::unused);
-    for (size_t i = 0; i < vocab.size(); ++i) {
-        size_t id = size_t(vocab[i].as_int());
-        if (spec.types[id] != token_type::unused)
-            return bad(str("model.vocab gives id ", id, " to two strings"));
-        spec.tokens[id] = vocab.key(i);
+    for (const auto& e : w.vocab_entries) {
+        size_t id = size_t(e.second);
+        if (spec.types[id] != token_type::unused) return bad(str("model.vocab gives id ", id, " to two strings"));
+        tokens[id] = e.first;
         spec.types[id] = token_type::normal;
     }
     for (size_t i = 0; i < added.size(); ++i) {
         const json_value& a = added[i];
         size_t id = size_t(a.get("id").as_int());
         const std::string& content = a.get("content").as_string();
-        if (spec.types[id] == token_type::normal && spec.tokens[id] != content)
+        if (spec.types[id] == token_type::normal && tokens[id] != content)
             return bad(str("added token ", id, " \"", content.substr(0, 64), "\" conflicts with the vocabulary"));
-        spec.tokens[id] = content;
+        tokens[id] = content;  // w.root stays put until the tokenizer is built
         spec.types[id] = a.get("special").as_bool(false) ? token_type::control : token_type::user_defined;
         if (a.get("lstrip").as_bool(false)) spec.lstrip_ids.push_back(token_id(id));
         if (a.get("rstrip").as_bool(false)) spec.rstrip_ids.push_back(token_id(id));
     }
     // Merges: "a b" strings or ["a", "b"] pairs.
-    spec.merges.reserve(merges.size());
-    for (size_t i = 0; i < merges.size(); ++i) {
-        const json_value& m = merges[i];
-        if (m.is_string()) {
-            const std::string& s = m.as_string();
-            size_t sp = s.find(' ');
-            if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-                return bad(str("merges[", i, "] is not two tokens separated by one space"));
-            spec.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            spec.merges.emplace_back(m[0].as_string(), m[1].as_string());
-        } else {
-            return bad(str("merges[", i, "] is neither \"a b\" nor [\"a\", \"b\"]"));
-        }
-    }
+    if (w.bad_merge == 1) return bad(str("merges[", w.first_bad_merge, "] is not two tokens separated by one space"));
+    if (w.bad_merge == 2) return bad(str("merges[", w.first_bad_merge, "] is neither \"a b\" nor [\"a\", \"b\"]"));
     auto find_token = [&](const std::string& name) -> token_id {
         if (name.empty()) return -1;
         for (size_t i = 0; i < n; ++i)
-            if (spec.types[i] != token_type::normal && spec.types[i] != token_type::unused && spec.tokens[i] == name)
+            if (spec.types[i] != token_type::normal && spec.types[i] != token_type::unused && tokens[i] == name)
                 return token_id(i);
-        const json_value* v = vocab.find(name);
-        return v ? token_id(v->as_int()) : -1;
+        // As a lookup in the vocab object: the last occurrence of the key wins.
+        for (size_t i = w.vocab_entries.size(); i-- > 0;)
+            if (w.vocab_entries[i].first == name) return token_id(w.vocab_entries[i].second);
+        return -1;
     };
     const json_value& unk = model.get("unk_token");
     if (!unk.is_null() && !unk.is_string()) return bad("model.unk_token is not a string");
     if (unk.is_string()) {
         spec.unk_id = find_token(unk.as_string());
+        // A control token stays special; encode still uses unk_id for characters without a token.
         if (spec.unk_id >= 0 && spec.types[size_t(spec.unk_id)] != token_type::control) spec.types[size_t(spec.unk_id)] = token_type::unknown;
-        if (spec.unk_id >= 0 && spec.types[size_t(spec.unk_id)] == token_type::control) {
-            // keep it special; encode uses unk_id for characters without a token
-        }
     }
 
     // Post-processor default rule.
@@ -343,13 +501,35 @@ inline result<vocab_spec> vocab_spec_from_json(std::string_view tokenizer_json, 
     if (spec.add_bos && !bos_name.empty() && cfg_bos.empty()) spec.bos_id = find_token(bos_name);
     if (spec.add_bos && spec.bos_id < 0) spec.add_bos = false;
     if (spec.add_eos && spec.eos_id < 0) spec.add_eos = false;
+    return status();
+}
+
+}  // namespace tok_json_detail
+
+// Build a vocab_spec from tokenizer.json text and (optionally, may be empty) tokenizer_config.json.
+// The document is walked once without building a tree for model.vocab and model.merges.
+inline result<vocab_spec> vocab_spec_from_json(std::string_view tokenizer_json, std::string_view config_json = {}) {
+    tok_json_detail::json_walk w;
+    vocab_spec spec;
+    std::vector<std::string_view> tokens;
+    NOGGIN_TRY(tok_json_detail::load(tokenizer_json, config_json, w, spec, tokens));
+    spec.tokens.assign(tokens.begin(), tokens.end());
+    spec.merges.reserve(w.merge_pairs.size());
+    for (const auto& m : w.merge_pairs) spec.merges.emplace_back(std::string(m.first), std::string(m.second));
     return spec;
 }
 
 inline result<tokenizer> tokenizer_from_json(std::string_view tokenizer_json, std::string_view config_json = {}) {
-    result<vocab_spec> spec = vocab_spec_from_json(tokenizer_json, config_json);
-    if (!spec.ok()) return spec.status();
-    result<tokenizer> t = tokenizer::create(std::move(spec).value());
+    tok_json_detail::json_walk w;
+    vocab_spec spec;
+    std::vector<std::string_view> tokens;
+    NOGGIN_TRY(tok_json_detail::load(tokenizer_json, config_json, w, spec, tokens));
+    vocab_views v;
+    v.tokens = tokens.data();
+    v.token_count = tokens.size();
+    v.merges = w.merge_pairs.data();
+    v.merge_count = w.merge_pairs.size();
+    result<tokenizer> t = tokenizer::create(std::move(spec), v);
     if (!t.ok()) return status(t.status()).with_context("tokenizer.json");
     return t;
 }
