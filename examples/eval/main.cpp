@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "noggin/core/default_thread_pool.hpp"
+#include "noggin/model/backend.hpp"
 #include "noggin/model/forward.hpp"
 
 namespace {
@@ -154,8 +155,7 @@ int main(int argc, char** argv) {
         usage();
         return fail("--model is required");
     }
-    if (backend == "vulkan") return fail("the vulkan backend is not available in this build (use --backend cpu)");
-    if (backend != "cpu") return fail("unknown backend '" + backend + "' (cpu or vulkan)");
+    if (backend != "cpu" && backend != "vulkan") return fail("unknown backend '" + backend + "' (cpu or vulkan)");
     if (kv != "f16" && kv != "f32") return fail("--kv wants f16 or f32");
     if (ids_text.empty() == ids_file.empty()) return fail("give exactly one of --ids and --ids-file");
     if (!ids_file.empty()) {
@@ -180,7 +180,12 @@ int main(int argc, char** argv) {
     const std::int64_t needed = static_cast<std::int64_t>(prompt.size()) + greedy;
     cp.kv.n_ctx = ctx_size > 0 ? ctx_size : std::min<std::int64_t>(std::max<std::int64_t>(needed, 1), m->hparams().n_ctx_train);
     cp.pool = pool.hook();
-    noggin::result<noggin::model::context> ctx = noggin::model::context::create(m.value(), cp);
+    // --backend vulkan runs there or fails (no silent CPU fallback: the numbers must come from the device).
+    noggin::model::runner_params rp;
+    rp.which = backend == "vulkan" ? noggin::model::backend::vulkan : noggin::model::backend::cpu;
+    rp.fallback_to_cpu = false;
+    rp.cpu = cp;
+    noggin::result<noggin::model::runner> ctx = noggin::model::runner::create(m.value(), rp);
     if (!ctx.ok()) return fail(ctx.status().message());
 
     std::FILE* out = nullptr;

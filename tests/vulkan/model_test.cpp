@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "noggin/model/backend.hpp"
 #include "noggin/model/forward.hpp"
 #include "noggin/vulkan/forward.hpp"
 #include "support.hpp"
@@ -294,5 +295,51 @@ TEST_CASE("vulkan model: errors leave the cache unchanged; memory estimate match
     REQUIRE_FALSE(fail.ok());
     CHECK(fail.status().code() == status_code::out_of_memory);
     CHECK(small.value()->memory_used() == 0);
+    NOGGIN_CHECK_VALIDATION();
+}
+
+TEST_CASE("vulkan model: backend choice at load (model::runner), fallback to the CPU with a reason") {
+    vulkan::context* ctx = noggin_test::test_context();
+    if (ctx == nullptr) return;
+    const auto dir = noggin_test::shared_dir();
+    if (!dir) {
+        NOGGIN_SKIP_WITHOUT_SHARED();
+        return;
+    }
+    // llama-small-q4_k_m on p1: the first reference token (85) leads by 0.32, far from a near-tie.
+    result<model::model> m = model::model::open(*dir + "/models/llama-small-q4_k_m.gguf");
+    REQUIRE(m.ok());
+    const std::int64_t V = m->hparams().n_vocab;
+    const std::int32_t prompt[5] = {1, 403, 407, 261, 378};
+    model::runner_params rp;
+    rp.cpu.kv.n_ctx = 32;
+    auto cpu = model::runner::create(m.value(), rp);
+    REQUIRE(cpu.ok());
+    CHECK(cpu->active() == model::backend::cpu);
+    REQUIRE(cpu->decode(prompt, 5).ok());
+
+    rp.which = model::backend::vulkan;
+    rp.device_context = ctx;  // share the test context (validation on)
+    auto gpu = model::runner::create(m.value(), rp);
+    REQUIRE(gpu.ok());
+    CHECK(gpu->active() == model::backend::vulkan);
+    CHECK(gpu->fallback_reason().empty());
+    REQUIRE(gpu->decode(prompt, 5).ok());
+    CHECK(gpu->n_past() == 5);
+    CHECK(argmax(gpu->logits(), V) == 85);
+    CHECK(argmax(cpu->logits(), V) == 85);
+    CHECK(noggin_test::nmse(gpu->logits(), cpu->logits(), static_cast<std::size_t>(V)) < 4e-3);  // Q4_K_M threshold
+
+    // No loader: a clear status, or a CPU runner that says why.
+    rp.device_context = nullptr;
+    rp.device.loader_library = "libnoggin-no-such-vulkan-loader.so.1";
+    auto fallback = model::runner::create(m.value(), rp);
+    REQUIRE(fallback.ok());
+    CHECK(fallback->active() == model::backend::cpu);
+    CHECK(fallback->fallback_reason().find("loader") != std::string::npos);
+    rp.fallback_to_cpu = false;
+    auto strict = model::runner::create(m.value(), rp);
+    REQUIRE_FALSE(strict.ok());
+    CHECK(strict.status().code() == status_code::device_error);
     NOGGIN_CHECK_VALIDATION();
 }
