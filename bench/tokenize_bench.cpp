@@ -87,24 +87,27 @@ int main(int argc, char** argv) {
     }
     long rss0 = rss_kb("VmRSS:");
 
-    // Load from tokenizer.json (best of 3).
-    double json_ms = 1e30, json_cpu = 1e30;
+    // Load from tokenizer.json: the first load of the process (cold heap: every table page is a
+    // fresh page fault) and the best of 3.
+    double json_ms = 1e30, json_cpu = 1e30, json_first_ms = 0, json_first_cpu = 0;
     for (int r = 0; r < 3; ++r) {
         auto t0 = clk::now();
         double c0 = cpu_ms();
         auto tok = tokenizer_from_json(tj, cj);
-        double ms = ms_since(t0);
-        json_cpu = std::min(json_cpu, cpu_ms() - c0);
+        double ms = ms_since(t0), cpu = cpu_ms() - c0;
         if (!tok.ok()) {
             std::fprintf(stderr, "load failed: %s\n", tok.status().message().c_str());
             return 1;
         }
-        json_ms = ms < json_ms ? ms : json_ms;
+        if (r == 0) json_first_ms = ms, json_first_cpu = cpu;
+        json_cpu = std::min(json_cpu, cpu);
+        json_ms = std::min(json_ms, ms);
     }
     long hwm_json = rss_kb("VmHWM:");
 
     // Load from GGUF metadata (best of 3), file open included.
-    double gguf_ms = -1, gguf_cpu = 1e30;
+    // (It runs after the JSON loads, so it reuses heap pages they freed.)
+    double gguf_ms = -1, gguf_cpu = 1e30, gguf_first_ms = 0, gguf_first_cpu = 0;
     std::string gguf_path = shared + "/models/r1q-tiny-q8_0.gguf";
     if (std::ifstream(gguf_path).good()) {
         gguf_ms = 1e30;
@@ -114,10 +117,11 @@ int main(int argc, char** argv) {
             auto f = noggin::gguf::file::open(gguf_path);
             if (!f.ok()) break;
             auto tok = tokenizer_from_gguf(*f);
-            double ms = ms_since(t0);
-            gguf_cpu = std::min(gguf_cpu, cpu_ms() - c0);
+            double ms = ms_since(t0), cpu = cpu_ms() - c0;
             if (!tok.ok()) break;
-            gguf_ms = ms < gguf_ms ? ms : gguf_ms;
+            if (r == 0) gguf_first_ms = ms, gguf_first_cpu = cpu;
+            gguf_cpu = std::min(gguf_cpu, cpu);
+            gguf_ms = std::min(gguf_ms, ms);
         }
     }
 
@@ -144,10 +148,11 @@ int main(int argc, char** argv) {
     bool round_trip = back.ok() && *back == text;
 
     std::printf("R1 tokenizer (151,665 ids)\n");
-    std::printf("  load tokenizer.json : %8.1f ms wall, %.1f ms CPU (%.1f MB file; target <= 150 ms)\n", json_ms, json_cpu,
-                double(tj.size()) / 1e6);
+    std::printf("  load tokenizer.json : %8.1f ms wall, %.1f ms CPU best of 3; first %.1f ms wall, %.1f ms CPU (%.1f MB file; target <= 150 ms)\n",
+                json_ms, json_cpu, json_first_ms, json_first_cpu, double(tj.size()) / 1e6);
     if (gguf_ms >= 0)
-        std::printf("  load from GGUF      : %8.1f ms wall, %.1f ms CPU (r1q-tiny-q8_0.gguf open + metadata)\n", gguf_ms, gguf_cpu);
+        std::printf("  load from GGUF      : %8.1f ms wall, %.1f ms CPU best of 3; first %.1f ms wall, %.1f ms CPU (r1q-tiny-q8_0.gguf open + metadata)\n",
+                    gguf_ms, gguf_cpu, gguf_first_ms, gguf_first_cpu);
     std::printf("  tables in memory    : %8.1f MB  (tokenizer::memory_bytes; target <= 40 MB)\n", double(tok->memory_bytes()) / 1e6);
     std::printf("  process RSS         : %8.1f MB before load, peak %.1f MB during JSON load\n", double(rss0) / 1024.0, double(hwm_json) / 1024.0);
     std::printf("  encode              : %8.1f MB/s wall, %.1f MB/s CPU (%.2f MB -> %zu ids, best of 5; target >= 20 MB/s)\n",

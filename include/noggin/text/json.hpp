@@ -264,6 +264,9 @@ public:
         skip_ws();
         return pos_ < n_ ? char(p_[pos_]) : '\0';
     }
+    // Byte offset of the next unread byte, and the input size.
+    size_t offset() const { return pos_; }
+    size_t input_size() const { return n_; }
     // Consume '{' (counted as one value, nesting `depth` = 1 for the top level).
     status enter_object(size_t depth) {
         NOGGIN_TRY(count_element());

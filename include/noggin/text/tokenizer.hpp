@@ -137,17 +137,33 @@ inline const byte_map& bytes_map() {
 
 // Mapped token text → raw bytes; false when a character is not a mapped byte (HF then keeps the
 // token's UTF-8 as it is).
+// Every mapped character is below U+0144, so only 1- and 2-byte UTF-8 sequences can match.
 inline bool unmap_bytes(std::string_view mapped, std::string& out) {
-    out.clear();
     const byte_map& m = bytes_map();
-    size_t i = 0;
-    while (i < mapped.size()) {
-        size_t len = 1;
-        uint32_t cp = unicode::decode_utf8(mapped.data() + i, mapped.size() - i, len);
-        if (cp >= 324 || m.from_cp[cp] < 0) return false;
-        out.push_back(char(m.from_cp[cp]));
-        i += len;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(mapped.data());
+    const size_t n = mapped.size();
+    out.resize(n);  // never longer than the input
+    size_t i = 0, k = 0;
+    while (i < n) {
+        const uint32_t c = p[i];
+        uint32_t cp;
+        if (c < 0x80) {
+            cp = c;
+            i += 1;
+        } else if (c >= 0xC2 && c < 0xE0 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+            cp = ((c & 0x1F) << 6) | (p[i + 1] & 0x3Fu);
+            i += 2;
+        } else {
+            out.clear();  // longer or invalid sequence: not a mapped byte
+            return false;
+        }
+        if (cp >= 324 || m.from_cp[cp] < 0) {
+            out.clear();
+            return false;
+        }
+        out[k++] = char(m.from_cp[cp]);
     }
+    out.resize(k);
     return true;
 }
 
@@ -586,9 +602,16 @@ private:
                 arena.clear();
                 for (size_t j = 0; j < cnt; ++j) {
                     const auto& m = views.merges[r0 + j];
+                    bool parts_raw = kind_ == tokenizer_kind::byte_level_bpe;
                     for (int part = 0; part < 3; ++part) {
                         key_off[j * 3 + size_t(part)] = uint32_t(arena.size());
                         const size_t at = arena.size();
+                        if (part == 2 && parts_raw) {
+                            // Both parts were whole mapped characters, so the spelled concatenation
+                            // unmaps to the concatenation of their raw bytes.
+                            arena.append(arena, key_off[j * 3], at - key_off[j * 3]);
+                            continue;
+                        }
                         if (part < 2) {
                             std::string_view t = part == 0 ? m.first : m.second;
                             arena.append(t.data(), t.size());
@@ -596,11 +619,13 @@ private:
                             arena.append(m.first.data(), m.first.size()).append(m.second.data(), m.second.size());
                         }
                         // Byte-level spellings are looked up by their raw bytes (as lookup_spec does).
-                        if (kind_ == tokenizer_kind::byte_level_bpe &&
-                            tok_detail::unmap_bytes(std::string_view(arena.data() + at, arena.size() - at), raw)) {
+                        const bool ok = kind_ == tokenizer_kind::byte_level_bpe &&
+                                        tok_detail::unmap_bytes(std::string_view(arena.data() + at, arena.size() - at), raw);
+                        if (ok) {
                             arena.resize(at);
                             arena.append(raw);
                         }
+                        if (part < 2 && !ok) parts_raw = false;
                     }
                 }
                 key_off[cnt * 3] = uint32_t(arena.size());
