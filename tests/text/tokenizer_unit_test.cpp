@@ -308,3 +308,24 @@ TEST_CASE("tokenizer.json: the streaming walk reads vocab and merges as the tree
         check_walk_matches_tree(std::string(b.begin(), b.end()));
     }
 }
+
+TEST_CASE("the per-call word cache (grown past its first size) gives the ids of uncached encodes") {
+    auto tok = tokenizer_from_json(tiny_json(R"(["a b","ab c",["Ġ","a"]])"));
+    REQUIRE(tok.ok());
+    // 3000 distinct words, each seen twice: the cache rehashes several times and then hits.
+    std::string text;
+    std::vector<token_id> expect;
+    for (int rep = 0; rep < 2; ++rep) {
+        for (int i = 0; i < 3000; ++i) {
+            std::string w = " ";
+            for (int v = i + 1; v > 0; v /= 5) w.push_back(char('a' + v % 5));
+            text += w;
+            auto ids = tok->encode(w);
+            REQUIRE(ids.ok());
+            expect.insert(expect.end(), ids->begin(), ids->end());
+        }
+    }
+    auto all = tok->encode(text);
+    REQUIRE(all.ok());
+    CHECK(*all == expect);
+}

@@ -27,7 +27,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -471,6 +470,17 @@ private:
         int32_t left, right, result;
         bool operator>(const heap_entry& o) const { return prio != o.prio ? prio > o.prio : pos > o.pos; }
     };
+    // codepoint_flags of the 128 ASCII codepoints.
+    struct ascii_flags {
+        uint8_t f[128];
+        ascii_flags() {
+            for (uint32_t c = 0; c < 128; ++c) f[c] = codepoint_flags(c);
+        }
+    };
+    static const ascii_flags& ascii_flag_table() {
+        static const ascii_flags t;
+        return t;
+    }
     // Scratch reused within one encode call.
     struct encode_state {
         std::vector<uint32_t> cps;
@@ -481,7 +491,18 @@ private:
         std::vector<heap_entry> heap;
         std::string norm, tmp;
         std::vector<token_id> word;
-        std::unordered_map<std::string, std::pair<uint32_t, uint32_t>> cache;  // word → (offset, count) in cached
+        // Word cache for this call: open addressing (load <= 1/2, grown by rehash), keys stored
+        // back to back in cache_keys, ids back to back in cached.
+        struct cache_slot {
+            uint64_t hash;     // hash_bytes of the word
+            uint32_t key_off;  // into cache_keys; ~0 = empty slot
+            uint32_t key_len;  // word bytes
+            uint32_t ids_off;  // into cached
+            uint32_t ids_len;  // ids of the word
+        };
+        std::vector<cache_slot> cache;
+        size_t cache_count = 0;
+        std::string cache_keys;
         std::vector<token_id> cached;
     };
 
@@ -785,24 +806,40 @@ private:
             st.norm = unicode::nfc(seg);
             text = st.norm;
         }
-        // Decode codepoints with byte offsets and classify them.
-        st.cps.clear();
-        st.offs.clear();
-        st.flags.clear();
-        size_t i = 0;
-        while (i < text.size()) {
-            size_t len = 1;
-            uint32_t cp = unicode::decode_utf8(text.data() + i, text.size() - i, len);
-            st.cps.push_back(cp);
-            st.offs.push_back(uint32_t(i));
-            st.flags.push_back(codepoint_flags(cp));
-            i += len;
+        // Decode codepoints with byte offsets and classify them, into arrays sized once for the
+        // segment (a codepoint takes at least one byte), so a 1 MB segment is not grown by doubling.
+        const size_t cap = text.size() + 1;
+        if (st.cps.size() < cap) {
+            st.cps.resize(cap);
+            st.offs.resize(cap);
+            st.flags.resize(cap);
         }
-        st.offs.push_back(uint32_t(text.size()));
+        const ascii_flags& af = ascii_flag_table();
+        uint32_t* cps = st.cps.data();
+        uint32_t* offs = st.offs.data();
+        uint8_t* flags = st.flags.data();
+        size_t i = 0, k = 0;
+        while (i < text.size()) {
+            const unsigned char c = static_cast<unsigned char>(text[i]);
+            offs[k] = uint32_t(i);
+            if (c < 0x80) {  // ASCII: no decode, flags from a table
+                cps[k] = c;
+                flags[k] = af.f[c];
+                ++i;
+            } else {
+                size_t len = 1;
+                uint32_t cp = unicode::decode_utf8(text.data() + i, text.size() - i, len);
+                cps[k] = cp;
+                flags[k] = codepoint_flags(cp);
+                i += len;
+            }
+            ++k;
+        }
+        offs[k] = uint32_t(text.size());
         st.pieces.clear();
-        pre_tokenize(pre_, st.cps.data(), st.flags.data(), uint32_t(st.cps.size()), st.pieces);
+        pre_tokenize(pre_, cps, flags, uint32_t(k), st.pieces);
         for (const piece& p : st.pieces) {
-            std::string_view word = text.substr(st.offs[p.begin], st.offs[p.end] - st.offs[p.begin]);
+            std::string_view word = text.substr(offs[p.begin], offs[p.end] - offs[p.begin]);
             encode_word(word, out, st);
         }
     }
@@ -812,12 +849,18 @@ private:
             out.push_back(byte_token_[static_cast<unsigned char>(word[0])]);
             return;
         }
-        st.tmp.assign(word.data(), word.size());
-        auto it = st.cache.find(st.tmp);
-        if (it != st.cache.end()) {
-            out.insert(out.end(), st.cached.begin() + it->second.first,
-                       st.cached.begin() + it->second.first + it->second.second);
-            return;
+        const uint64_t hash = tok_detail::hash_bytes(word.data(), word.size());
+        if (!st.cache.empty()) {
+            const size_t mask = st.cache.size() - 1;
+            for (size_t h = size_t(hash) & mask;; h = (h + 1) & mask) {
+                const auto& e = st.cache[h];
+                if (e.key_off == ~uint32_t(0)) break;
+                if (e.hash == hash && e.key_len == word.size() &&
+                    std::memcmp(st.cache_keys.data() + e.key_off, word.data(), word.size()) == 0) {
+                    out.insert(out.end(), st.cached.begin() + e.ids_off, st.cached.begin() + e.ids_off + e.ids_len);
+                    return;
+                }
+            }
         }
         st.word.clear();
         token_id whole = ignore_merges_ ? lookup(word) : -1;
@@ -828,9 +871,30 @@ private:
             merge(st.word, st);
         }
         out.insert(out.end(), st.word.begin(), st.word.end());
-        if (st.cache.size() < 65536) {
-            st.cache.emplace(st.tmp, std::make_pair(uint32_t(st.cached.size()), uint32_t(st.word.size())));
+        // At most 64 Ki words, and keys/ids stay far below 4 GiB (the call's text is < 2 GiB).
+        if (st.cache_count < 65536 && st.cache_keys.size() + word.size() < 0x7FFFFFFFu) {
+            if ((st.cache_count + 1) * 2 > st.cache.size()) grow_cache(st);
+            const size_t mask = st.cache.size() - 1;
+            size_t h = size_t(hash) & mask;
+            while (st.cache[h].key_off != ~uint32_t(0)) h = (h + 1) & mask;
+            st.cache[h] = encode_state::cache_slot{hash, uint32_t(st.cache_keys.size()), uint32_t(word.size()),
+                                                   uint32_t(st.cached.size()), uint32_t(st.word.size())};
+            ++st.cache_count;
+            st.cache_keys.append(word.data(), word.size());
             st.cached.insert(st.cached.end(), st.word.begin(), st.word.end());
+        }
+    }
+
+    static void grow_cache(encode_state& st) {
+        std::vector<encode_state::cache_slot> old;
+        old.swap(st.cache);
+        st.cache.assign(old.empty() ? 1024 : old.size() * 2, encode_state::cache_slot{0, ~uint32_t(0), 0, 0, 0});
+        const size_t mask = st.cache.size() - 1;
+        for (const auto& e : old) {
+            if (e.key_off == ~uint32_t(0)) continue;
+            size_t h = size_t(e.hash) & mask;
+            while (st.cache[h].key_off != ~uint32_t(0)) h = (h + 1) & mask;
+            st.cache[h] = e;
         }
     }
 
