@@ -1,13 +1,17 @@
-// noggin-demo — the README's first command.
+// noggin-demo — the README's first command: the bundled tiny reasoning model thinks, then answers.
 //
-//   noggin-demo              the bundled model when it exists; until then, write a small GGUF model file
-//                            with noggin's writer, read it back with the validating reader, and inspect it
-//   noggin-demo FILE.gguf    inspect any GGUF file: architecture, metadata, tensors, and bytes by dtype
+//   noggin-demo                         three built-in questions to models/noggin-tiny-reasoner.gguf
+//   noggin-demo --prompt "What is 4821+937?" [--model FILE.gguf] [--max-tokens N]
+//   noggin-demo --inspect FILE.gguf     metadata, tensors and bytes by dtype of any GGUF file
 //
-// It says exactly what it ran. The bundled tiny reasoner (models/noggin-tiny-reasoner.gguf) and the
-// forward pass will turn this into a chat with a reasoning model.
+// What it shows, end to end on the CPU: the GGUF reader, the tokenizer and the Jinja chat template read
+// from the file itself, the forward pass over a KV cache, greedy decoding, and a streaming detokenizer
+// that never splits a UTF-8 character — with the thinking (between <think> and </think>) printed apart
+// from the answer. The full reasoning runner (sampling, budgets, frame slicing) is the next layer up.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,7 +20,8 @@
 
 namespace {
 
-// One line describing a metadata value: scalars printed, strings quoted and cut, arrays summarised.
+// --- --inspect -----------------------------------------------------------------------------------------
+
 std::string describe(const noggin::gguf::value_view& v) {
     using noggin::gguf::value_type;
     switch (v.type()) {
@@ -42,13 +47,16 @@ std::string describe(const noggin::gguf::value_view& v) {
     }
 }
 
-int inspect(const noggin::gguf::file& f, const std::string& label) {
-    std::printf("%s: GGUF v%u, %llu metadata keys, %llu tensors, alignment %u\n", label.c_str(), f.version(),
+int inspect(const std::string& path) {
+    noggin::result<noggin::gguf::file> opened = noggin::gguf::file::open(path);
+    if (!opened.ok()) {
+        std::fprintf(stderr, "noggin-demo: %s\n", opened.status().message().c_str());
+        return 1;
+    }
+    const noggin::gguf::file& f = opened.value();
+    std::printf("%s: GGUF v%u, %llu metadata keys, %llu tensors, alignment %u\n\nmetadata:\n", path.c_str(), f.version(),
                 static_cast<unsigned long long>(f.kv_count()), static_cast<unsigned long long>(f.tensor_count()),
                 f.alignment());
-    const auto arch = f.get_string("general.architecture");
-    std::printf("architecture: %s\n", arch.ok() ? std::string(arch.value()).c_str() : "(none)");
-    std::printf("\nmetadata:\n");
     for (std::uint64_t i = 0; i < f.kv_count(); ++i) {
         const std::string_view key = f.key(i);
         std::printf("  %-40.*s %s\n", static_cast<int>(key.size()), key.data(), describe(f.get(key).value()).c_str());
@@ -71,69 +79,134 @@ int inspect(const noggin::gguf::file& f, const std::string& label) {
     return 0;
 }
 
-// A two-layer llama-shaped file with F16, Q8_0 and F32 tensors, made with noggin's own writer.
-noggin::result<std::vector<std::uint8_t>> make_example_file() {
-    const int n_embd = 64, n_ff = 128, n_vocab = 32;
-    noggin::gguf::writer w;
-    w.add_string("general.architecture", "llama");
-    w.add_string("general.name", "noggin demo (random weights)");
-    w.add_u32("llama.block_count", 2);
-    w.add_u32("llama.embedding_length", n_embd);
-    w.add_u32("llama.feed_forward_length", n_ff);
-    w.add_u32("llama.attention.head_count", 4);
-    w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    std::vector<std::string> tokens;
-    for (int i = 0; i < n_vocab; ++i) tokens.push_back(i == 0 ? "<s>" : std::string(1, static_cast<char>('a' + i % 26)));
-    w.add_string_array("tokenizer.ggml.tokens", tokens);
+// --- the reasoning demo --------------------------------------------------------------------------------
 
-    std::uint32_t seed = 12345;
-    auto random_unit = [&seed] {
-        seed = seed * 1664525u + 1013904223u;
-        return static_cast<float>(seed >> 8) / 16777216.0f - 0.5f;
-    };
-    std::vector<noggin::f16> embd(static_cast<std::size_t>(n_embd) * n_vocab);
-    for (auto& x : embd) x = noggin::f32_to_f16(random_unit());
-    NOGGIN_TRY(w.add_tensor("token_embd.weight", noggin::dtype::f16, {n_embd, n_vocab}, embd.data(), embd.size() * 2));
-    std::vector<float> norm(n_embd, 1.0f);
-    std::vector<noggin::block_q8_0> ffn(static_cast<std::size_t>(n_embd / 32) * n_ff);
-    for (auto& block : ffn) {
-        block.d = noggin::f32_to_f16(0.01f);
-        for (auto& q : block.qs) q = static_cast<std::int8_t>(random_unit() * 254);
+struct reasoner_demo {
+    noggin::model::model model;
+    noggin::text::tokenizer tokenizer;
+    noggin::text::chat_template chat;
+    noggin::text::token_id think_end = -1;  // id of </think>
+
+    static noggin::result<reasoner_demo> load(const std::string& path) {
+        noggin::result<noggin::model::model> m = noggin::model::model::open(path);
+        if (!m.ok()) return m.status();
+        noggin::result<noggin::text::tokenizer> tok = noggin::text::tokenizer_from_gguf(m->file());
+        if (!tok.ok()) return tok.status();
+        const noggin::result<std::string_view> source = m->file().get_string("tokenizer.chat_template");
+        noggin::result<noggin::text::chat_template> chat = noggin::text::chat_template::from_source_or_builtin(
+            source.ok() ? source.value() : std::string_view(), noggin::text::chat_builtin::deepseek_r1);
+        if (!chat.ok()) return chat.status();
+        reasoner_demo d{std::move(m).value(), std::move(tok).value(), std::move(chat).value()};
+        d.think_end = d.tokenizer.find("</think>");
+        return d;
     }
-    for (int layer = 0; layer < 2; ++layer) {
-        const std::string prefix = "blk." + std::to_string(layer) + ".";
-        NOGGIN_TRY(w.add_tensor(prefix + "attn_norm.weight", noggin::dtype::f32, {n_embd}, norm.data(), norm.size() * 4));
-        NOGGIN_TRY(w.add_tensor(prefix + "ffn_up.weight", noggin::dtype::q8_0, {n_embd, n_ff}, ffn.data(),
-                                ffn.size() * sizeof(noggin::block_q8_0)));
+
+    // Greedy generation for one question, streaming thinking and answer as they come.
+    noggin::status ask(const std::string& question, int max_tokens, const noggin::thread_pool& pool) const {
+        noggin::text::chat_params params;
+        params.bos_token = std::string(tokenizer.bos_id() >= 0 ? tokenizer.token_text(tokenizer.bos_id()) : std::string_view());
+        params.eos_token = std::string(tokenizer.eos_id() >= 0 ? tokenizer.token_text(tokenizer.eos_id()) : std::string_view());
+        noggin::result<std::string> prompt = chat.render({{"user", question}}, params);
+        if (!prompt.ok()) return prompt.status();
+        std::string rendered = prompt.value();
+        // R1 models sometimes skip thinking: the prompt always ends with "<think>\n".
+        if (rendered.size() < 8 || rendered.compare(rendered.size() - 8, 8, "<think>\n") != 0) rendered += "<think>\n";
+        noggin::text::encode_options enc;
+        enc.parse_special = true;
+        noggin::result<std::vector<noggin::text::token_id>> ids = tokenizer.encode(rendered, enc);
+        if (!ids.ok()) return ids.status();
+
+        noggin::model::context_params cp;
+        cp.kv.n_ctx = static_cast<std::int64_t>(ids->size()) + max_tokens;
+        cp.pool = pool;
+        noggin::result<noggin::model::context> ctx = noggin::model::context::create(model, cp);
+        if (!ctx.ok()) return ctx.status();
+
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<std::int32_t> prompt_ids(ids->begin(), ids->end());
+        NOGGIN_TRY(ctx->decode(prompt_ids.data(), static_cast<std::int64_t>(prompt_ids.size())));
+        std::printf("\nQ: %s\n  thinking: \x1b[2m", question.c_str());
+        noggin::text::detokenizer stream(tokenizer, /*skip_special=*/true);
+        bool thinking = true;
+        bool answer_started = false;
+        int generated = 0;
+        std::string piece;
+        const std::int64_t n_vocab = model.hparams().n_vocab;
+        for (; generated < max_tokens; ++generated) {
+            const float* logits = ctx->logits();
+            std::int32_t next = 0;
+            for (std::int64_t i = 1; i < n_vocab; ++i)
+                if (logits[i] > logits[next]) next = static_cast<std::int32_t>(i);
+            if (next == tokenizer.eos_id()) break;
+            if (next == think_end && thinking) {
+                piece.clear();
+                stream.flush(piece);
+                std::printf("%s\x1b[0m\n  answer:  ", piece.c_str());
+                thinking = false;
+            } else {
+                piece.clear();
+                NOGGIN_TRY(stream.push(next, piece));
+                if (thinking) {
+                    for (char& c : piece)
+                        if (c == '\n') c = ' ';
+                } else if (!answer_started) {
+                    piece.erase(0, piece.find_first_not_of(" \n"));  // the template's blank line before the answer
+                    answer_started = !piece.empty();
+                }
+                std::fputs(piece.c_str(), stdout);
+            }
+            std::fflush(stdout);
+            NOGGIN_TRY(ctx->decode(&next, 1));
+        }
+        piece.clear();
+        stream.flush(piece);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::printf("%s%s\n  (%zu prompt + %d generated tokens in %.2f s)\n", piece.c_str(), thinking ? "\x1b[0m" : "",
+                    prompt_ids.size(), generated, seconds);
+        return noggin::status();
     }
-    return w.write_to_memory();
-}
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 1) {
-        noggin::result<noggin::gguf::file> f = noggin::gguf::file::open(argv[1]);
-        if (!f.ok()) {
-            std::fprintf(stderr, "noggin-demo: %s\n", f.status().message().c_str());
+    std::string model_path = "models/noggin-tiny-reasoner.gguf";
+    std::vector<std::string> questions;
+    int max_tokens = 400;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (arg == "--inspect" && has_value) return inspect(argv[++i]);
+        if (arg == "--model" && has_value) model_path = argv[++i];
+        else if (arg == "--prompt" && has_value) questions.push_back(argv[++i]);
+        else if (arg == "--max-tokens" && has_value) max_tokens = std::atoi(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: noggin-demo [--model FILE.gguf] [--prompt TEXT]... [--max-tokens N]\n"
+                                 "       noggin-demo --inspect FILE.gguf\n");
+            return 2;
+        }
+    }
+    if (questions.empty())
+        questions = {"What is 4821+937?", "What is 5000-1234?",
+                     "Mira has 12 apples and gives 5 to Tom. How many does she have left?"};
+
+    noggin::result<reasoner_demo> demo = reasoner_demo::load(model_path);
+    if (!demo.ok()) {
+        std::fprintf(stderr, "noggin-demo: %s: %s\n", model_path.c_str(), demo.status().message().c_str());
+        return 1;
+    }
+    const noggin::model::hparams& hp = demo->model.hparams();
+    std::printf("noggin %s — %s: %s, %lld layers, %lld-dim, vocabulary %lld; greedy decoding on the CPU\n",
+                noggin::version_string(), model_path.c_str(),
+                std::string(demo->model.file().get_string("general.architecture").value()).c_str(),
+                static_cast<long long>(hp.n_layer), static_cast<long long>(hp.n_embd), static_cast<long long>(hp.n_vocab));
+    noggin::default_thread_pool pool(2);
+    for (const std::string& q : questions) {
+        const noggin::status s = demo->ask(q, max_tokens, pool.hook());
+        if (!s.ok()) {
+            std::fprintf(stderr, "\nnoggin-demo: %s\n", s.message().c_str());
             return 1;
         }
-        return inspect(f.value(), argv[1]);
     }
-    std::printf("noggin %s demo\n", noggin::version_string());
-    std::printf("The bundled tiny reasoning model is not in this build yet, so this demo runs the best example\n"
-                "available: it writes a small llama-shaped GGUF file with noggin's GGUF writer, reads it back\n"
-                "with the validating zero-copy reader, and inspects it. Run `noggin-demo FILE.gguf` to inspect\n"
-                "any GGUF file.\n\n");
-    noggin::result<std::vector<std::uint8_t>> bytes = make_example_file();
-    if (!bytes.ok()) {
-        std::fprintf(stderr, "noggin-demo: writing the example failed: %s\n", bytes.status().message().c_str());
-        return 1;
-    }
-    noggin::result<noggin::gguf::file> f = noggin::gguf::file::from_memory(bytes->data(), bytes->size());
-    if (!f.ok()) {
-        std::fprintf(stderr, "noggin-demo: reading the example back failed: %s\n", f.status().message().c_str());
-        return 1;
-    }
-    return inspect(f.value(), noggin::str("example model (", bytes->size(), " bytes in memory)"));
+    return 0;
 }

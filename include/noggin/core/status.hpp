@@ -116,7 +116,8 @@ public:
         NOGGIN_ASSERT(has_value_, "result::value() on an error");
         return get();
     }
-    T&& value() && {
+    // By value, so `for (auto& x : make_result().value())` never iterates a destroyed temporary.
+    T value() && {
         NOGGIN_ASSERT(has_value_, "result::value() on an error");
         return std::move(get());
     }
