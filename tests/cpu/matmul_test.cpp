@@ -69,3 +69,42 @@ TEST_CASE("matmul rejects bad shapes and small work buffers") {
     CHECK_FALSE(cpu::matmul_quantized(bad, x, 1, y, serial_thread_pool()).ok());
     CHECK(cpu::matmul(v, x, 0, y, small, sizeof(small), serial_thread_pool()).ok());
 }
+
+TEST_CASE("matmul_quantized_group is bit-equal to separate matmul_quantized calls") {
+    default_thread_pool two(2);
+    const std::int64_t k = 512;
+    // Mixed types sharing Q8_K (as in Q4_K_M files), row counts that leave partial tiles.
+    const dtype types[3] = {dtype::q4_k, dtype::q6_k, dtype::q5_k};
+    const std::int64_t rows[3] = {37, 16, 5};
+    std::vector<std::vector<unsigned char>> wq(3);
+    tensor_view w[3];
+    for (int i = 0; i < 3; ++i) {
+        const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows[i]), 11 + i);
+        wq[i].resize(bytes_of(types[i], k) * rows[i]);
+        for (std::int64_t r = 0; r < rows[i]; ++r)
+            REQUIRE(cpu::quantize_row(types[i], wf.data() + r * k, wq[i].data() + r * bytes_of(types[i], k), k));
+        w[i] = tensor_view::contiguous(types[i], wq[i].data(), {k, rows[i]});
+    }
+    for (std::int64_t n_cols : {1, 3}) {
+        const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 3);
+        std::vector<unsigned char> xq(cpu::matmul_work_bytes(dtype::q4_k, k, n_cols));
+        cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+        std::vector<float> sep[3], grp[3];
+        for (int i = 0; i < 3; ++i) {
+            sep[i].assign(static_cast<std::size_t>(rows[i] * n_cols), 0.0f);
+            grp[i].assign(static_cast<std::size_t>(rows[i] * n_cols), -1.0f);
+            REQUIRE(cpu::matmul_quantized(w[i], xq.data(), n_cols, sep[i].data(), serial_thread_pool()).ok());
+        }
+        const tensor_view* wp[3] = {&w[0], &w[1], &w[2]};
+        float* const yp[3] = {grp[0].data(), grp[1].data(), grp[2].data()};
+        REQUIRE(cpu::matmul_quantized_group(wp, yp, 3, xq.data(), n_cols, two.hook()).ok());
+        for (int i = 0; i < 3; ++i) CHECK(grp[i] == sep[i]);
+    }
+    // Different input formats are refused.
+    std::vector<block_q4_0> q40(16);
+    const tensor_view v = tensor_view::contiguous(dtype::q4_0, q40.data(), {512, 1});
+    const tensor_view* mixed[2] = {&w[0], &v};
+    float y0[37], y1[1];
+    float* const ym[2] = {y0, y1};
+    CHECK_FALSE(cpu::matmul_quantized_group(mixed, ym, 2, q40.data(), 1, serial_thread_pool()).ok());
+}

@@ -85,6 +85,7 @@ constexpr std::int64_t matmul_tile_cols = 8;   // columns walked together within
 
 struct matmul_job {
     vec_dot_fn dot;
+    vec_dot_x2_fn dot2;      // two rows per call (null: none for this type)
     const unsigned char* w;
     std::uint64_t w_stride;  // bytes between weight rows
     std::int64_t rows, k;
@@ -94,20 +95,55 @@ struct matmul_job {
     float* y;
 };
 
-inline void matmul_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
-    const matmul_job& j = *static_cast<const matmul_job*>(ctx);
-    const std::int64_t r_end_all = j.rows;
-    for (std::size_t tile = begin; tile < end; ++tile) {
-        const std::int64_t r0 = static_cast<std::int64_t>(tile) * matmul_tile_rows;
-        const std::int64_t r1 = std::min(r0 + matmul_tile_rows, r_end_all);
-        for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
-            const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
-            for (std::int64_t r = r0; r < r1; ++r) {
+inline void matmul_tile(const matmul_job& j, std::size_t tile) {
+    const std::int64_t r0 = static_cast<std::int64_t>(tile) * matmul_tile_rows;
+    const std::int64_t r1 = std::min(r0 + matmul_tile_rows, j.rows);
+    for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
+        const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
+        std::int64_t r = r0;
+        if (j.dot2 != nullptr) {
+            for (; r + 2 <= r1; r += 2) {
                 const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
-                for (std::int64_t c = c0; c < c1; ++c)
-                    j.y[c * j.rows + r] = j.dot(j.k, wr, j.x + static_cast<std::size_t>(c) * j.x_stride);
+                for (std::int64_t c = c0; c < c1; ++c) {
+                    float out[2];
+                    j.dot2(j.k, wr, wr + j.w_stride, j.x + static_cast<std::size_t>(c) * j.x_stride, out);
+                    j.y[c * j.rows + r] = out[0];
+                    j.y[c * j.rows + r + 1] = out[1];
+                }
             }
         }
+        for (; r < r1; ++r) {
+            const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
+            for (std::int64_t c = c0; c < c1; ++c)
+                j.y[c * j.rows + r] = j.dot(j.k, wr, j.x + static_cast<std::size_t>(c) * j.x_stride);
+        }
+    }
+}
+
+inline void matmul_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const matmul_job& j = *static_cast<const matmul_job*>(ctx);
+    for (std::size_t tile = begin; tile < end; ++tile) matmul_tile(j, tile);
+}
+
+inline std::size_t matmul_tiles(std::int64_t rows) {
+    return static_cast<std::size_t>((rows + matmul_tile_rows - 1) / matmul_tile_rows);
+}
+
+// Several matmuls on one input, their row tiles numbered one after another so one parallel_for (one
+// barrier) runs them all.
+constexpr int matmul_group_max = 4;
+struct matmul_group_job {
+    matmul_job jobs[matmul_group_max];
+    std::size_t first_tile[matmul_group_max + 1];  // tile numbers of job i: [first_tile[i], first_tile[i+1])
+    int count;
+};
+
+inline void matmul_group_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const matmul_group_job& g = *static_cast<const matmul_group_job*>(ctx);
+    int i = 0;
+    for (std::size_t tile = begin; tile < end; ++tile) {
+        while (tile >= g.first_tile[i + 1]) ++i;
+        matmul_tile(g.jobs[i], tile - g.first_tile[i]);
     }
 }
 }  // namespace detail
@@ -128,6 +164,7 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                       str("matmul: row length ", k, " is not a whole number of ", dtype_name(w.type), " blocks"));
     if (n_cols == 0) return status();
     detail::matmul_job job{vec_dot_function(w.type),
+                           vec_dot_x2_function(w.type),
                            static_cast<const unsigned char*>(w.data),
                            w.nb[1],
                            rows,
@@ -138,6 +175,44 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                            y};
     const std::size_t tiles = static_cast<std::size_t>((rows + detail::matmul_tile_rows - 1) / detail::matmul_tile_rows);
     pool.run(tiles, detail::matmul_task, &job);
+    return status();
+}
+
+// y_i = W_i·x for `count` (≤ 4) weights sharing one input already in their common vec_dot_type (as
+// matmul_quantized; all W_i must have the same ne[0] and vec_dot_type), in one parallel_for: one barrier
+// instead of `count` (Q/K/V, gate/up). Results are bit-equal to separate matmul_quantized calls.
+inline status matmul_quantized_group(const tensor_view* const* w, float* const* y, int count, const void* xq,
+                                     std::int64_t n_cols, const thread_pool& pool) {
+    if (count < 1 || count > detail::matmul_group_max)
+        return status(status_code::invalid_argument, "matmul_quantized_group: 1 to 4 weights");
+    detail::matmul_group_job g{};
+    g.count = count;
+    g.first_tile[0] = 0;
+    const dtype act = vec_dot_type(w[0]->type);
+    for (int i = 0; i < count; ++i) {
+        const tensor_view& wi = *w[i];
+        const std::int64_t k = wi.ne[0], rows = wi.ne[1];
+        if (wi.ne[2] != 1 || wi.ne[3] != 1 || k != w[0]->ne[0] || vec_dot_type(wi.type) != act)
+            return status(status_code::invalid_argument, "matmul_quantized_group: weights differ in shape or input format");
+        if (k <= 0 || rows <= 0 || n_cols < 0 || wi.data == nullptr || (n_cols > 0 && (xq == nullptr || y[i] == nullptr)))
+            return status(status_code::invalid_argument, "matmul: empty or null operand");
+        if (k % dtype_info(wi.type).block_elements != 0 || k % dtype_info(act).block_elements != 0)
+            return status(status_code::invalid_argument,
+                          str("matmul: row length ", k, " is not a whole number of ", dtype_name(wi.type), " blocks"));
+        g.jobs[i] = detail::matmul_job{vec_dot_function(wi.type),
+                                       vec_dot_x2_function(wi.type),
+                                       static_cast<const unsigned char*>(wi.data),
+                                       wi.nb[1],
+                                       rows,
+                                       k,
+                                       static_cast<const unsigned char*>(xq),
+                                       act == dtype::f32 ? static_cast<std::size_t>(k) * sizeof(float) : activation_row_bytes(act, k),
+                                       n_cols,
+                                       y[i]};
+        g.first_tile[i + 1] = g.first_tile[i] + detail::matmul_tiles(rows);
+    }
+    if (n_cols == 0) return status();
+    pool.run(g.first_tile[count], detail::matmul_group_task, &g);
     return status();
 }
 

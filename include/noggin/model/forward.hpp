@@ -31,6 +31,7 @@
 #include "../core/dtype.hpp"
 #include "../core/hooks.hpp"
 #include "../core/status.hpp"
+#include "../cpu/gemm.hpp"
 #include "../cpu/matmul.hpp"
 #include "../cpu/ops.hpp"
 #include "../cpu/quants.hpp"
@@ -319,8 +320,21 @@ struct shared_input {
     }
 };
 
+// Batches of at least cpu::gemm_min_cols columns go through the panel GEMM on float inputs (weights
+// unpacked once per row, not once per column); smaller ones through the per-column quantized dots.
 inline status project(const tensor_view& w, shared_input& in, float* y) {
+    if (in.n >= cpu::gemm_min_cols) return cpu::gemm(w, in.x, in.n, y, *in.pool);
     return cpu::matmul_quantized(w, in.as(cpu::vec_dot_type(w.type)), in.n, y, *in.pool);
+}
+
+// Several projections of one input (Q/K/V, gate/up): for small batches one parallel_for over all their
+// rows when they share an activation format (one barrier instead of one per matrix).
+inline status project_group(const tensor_view* const* w, float* const* y, int count, shared_input& in) {
+    bool same = in.n < cpu::gemm_min_cols;
+    for (int i = 1; i < count && same; ++i) same = cpu::vec_dot_type(w[i]->type) == cpu::vec_dot_type(w[0]->type);
+    if (same) return cpu::matmul_quantized_group(w, y, count, in.as(cpu::vec_dot_type(w[0]->type)), in.n, *in.pool);
+    for (int i = 0; i < count; ++i) NOGGIN_TRY(project(*w[i], in, y[i]));
+    return status();
 }
 
 inline void add_bias(float* y, const tensor_view& b, std::int64_t n, std::int64_t dim) {
@@ -373,9 +387,11 @@ inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, con
 
         // Q, K, V from one quantized input.
         shared_input in{a.xb, n, E, a.q81, a.q8k, &pool};
-        NOGGIN_TRY(project(L.wq, in, a.q));
-        NOGGIN_TRY(project(L.wk, in, a.k));
-        NOGGIN_TRY(project(L.wv, in, a.v));
+        {
+            const tensor_view* wqkv[3] = {&L.wq, &L.wk, &L.wv};
+            float* const yqkv[3] = {a.q, a.k, a.v};
+            NOGGIN_TRY(project_group(wqkv, yqkv, 3, in));
+        }
         add_bias(a.q, L.bq, n, Q);
         add_bias(a.k, L.bk, n, KV);
         add_bias(a.v, L.bv, n, KV);
@@ -404,22 +420,33 @@ inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, con
             }
         }
         const cpu::kv_cache_view view{kc, vc, kv.type(), rb, rb};
-        NOGGIN_TRY(cpu::attention(a.q, n, p0, view, p0 + n, a.attn, ap, pool));
 
-        shared_input in_o{a.attn, n, Q, a.q81, a.q8k, &pool};
+        // In the last layer only the rows whose logits are wanted go on past the KV store: none for a
+        // prefill without logits, the last one for logits_mode::last.
+        const bool last_layer = il == hp.n_layer - 1;
+        if (last_layer && mode == logits_mode::none) break;
+        const std::int64_t t0 = last_layer && mode == logits_mode::last ? n - 1 : 0;
+        const std::int64_t nt = n - t0;
+        float* x0 = a.x + t0 * E;
+        NOGGIN_TRY(cpu::attention(a.q + t0 * Q, nt, p0 + t0, view, p0 + n, a.attn, ap, pool));
+
+        shared_input in_o{a.attn, nt, Q, a.q81, a.q8k, &pool};
         NOGGIN_TRY(project(L.wo, in_o, a.tmp));
-        cpu::add(a.x, a.tmp, a.x, n * E);
+        cpu::add(x0, a.tmp, x0, nt * E);
 
         // SwiGLU feed-forward; gate and up from one quantized input.
         const float* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
-        for (std::int64_t t = 0; t < n; ++t) cpu::rmsnorm(a.x + t * E, ffn_norm, a.xb + t * E, E, hp.rms_eps);
-        shared_input in_f{a.xb, n, E, a.q81, a.q8k, &pool};
-        NOGGIN_TRY(project(L.ffn_gate, in_f, a.gate));
-        NOGGIN_TRY(project(L.ffn_up, in_f, a.up));
-        cpu::silu_mul(a.gate, a.up, a.gate, n * F);
-        shared_input in_d{a.gate, n, F, a.q81, a.q8k, &pool};
+        for (std::int64_t t = 0; t < nt; ++t) cpu::rmsnorm(x0 + t * E, ffn_norm, a.xb + t * E, E, hp.rms_eps);
+        shared_input in_f{a.xb, nt, E, a.q81, a.q8k, &pool};
+        {
+            const tensor_view* wgu[2] = {&L.ffn_gate, &L.ffn_up};
+            float* const ygu[2] = {a.gate, a.up};
+            NOGGIN_TRY(project_group(wgu, ygu, 2, in_f));
+        }
+        cpu::silu_mul(a.gate, a.up, a.gate, nt * F);
+        shared_input in_d{a.gate, nt, F, a.q81, a.q8k, &pool};
         NOGGIN_TRY(project(L.ffn_down, in_d, a.tmp));
-        cpu::add(a.x, a.tmp, a.x, n * E);
+        cpu::add(x0, a.tmp, x0, nt * E);
     }
 
     if (mode == logits_mode::none) return status();

@@ -1,0 +1,306 @@
+// bench/bench.cpp — noggin-bench: prompt (pp) and generation (tg) speed of a GGUF model on the CPU, peak
+// memory, and the share of the memory-read roofline, measured in one run.
+//
+//     noggin-bench --model FILE [--threads 2] [-r 2] [-p 512] [-n 128] [--json]
+//
+// pp: one batch of -p tokens from an empty KV cache (logits of the last token only), like llama-bench's
+// pp512. tg: -n single-token steps from an empty cache, like llama-bench's tg128. Each repetition first
+// measures the read bandwidth (an AVX2 sum over a 1 GiB buffer, same thread count) and frees the buffer,
+// then runs pp and tg. Reported: mean ± half the spread (max − min)/2 over the repetitions; CPU seconds
+// per token (user + system, all threads) next to wall time, which is the fairer figure on a shared machine.
+//
+// Roofline: a decode step reads every weight once, except the token embedding of which it reads one row.
+// roofline_share = tg t/s ÷ (read GB/s ÷ weight bytes per token), with the median bandwidth of the run.
+// Peak RSS: VmHWM after the model runs; on Linux the high-water mark is reset (clear_refs 5) after the
+// bandwidth buffer is freed, so the buffer does not count. Token ids are fixed pseudo-random values.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+
+#include "noggin/core/default_thread_pool.hpp"
+#include "noggin/model/forward.hpp"
+#include "noggin/model/model.hpp"
+
+#if NOGGIN_SIMD_AVX2
+#include <immintrin.h>
+#endif
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// --- read bandwidth ---------------------------------------------------------------------------------------
+
+struct sum_job {
+    const float* data;
+    std::size_t n;  // floats, a multiple of 1024·32
+    float partial[64];
+};
+
+void sum_task(void* ctx, std::size_t begin, std::size_t end, std::size_t worker) {
+    sum_job& j = *static_cast<sum_job*>(ctx);
+    const std::size_t chunk = j.n / 1024;  // begin/end count 1/1024ths of the buffer
+    const float* p = j.data + begin * chunk;
+    const std::size_t n = (end - begin) * chunk;
+    float s = 0.0f;
+#if NOGGIN_SIMD_AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (std::size_t i = 0; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+    }
+    alignas(32) float t[8];
+    _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (float v : t) s += v;
+#else
+    for (std::size_t i = 0; i < n; ++i) s += p[i];
+#endif
+    j.partial[worker % 64] += s;
+}
+
+// Best of 3 passes over a fresh 1 GiB buffer, GB/s; the buffer is freed before returning.
+double read_bandwidth(const noggin::thread_pool& pool) {
+    std::vector<float> buf((std::size_t{1} << 30) / sizeof(float), 1.0f);
+    sum_job job{buf.data(), buf.size(), {}};
+    pool.run(1024, sum_task, &job);  // warm
+    double best = 0.0;
+    for (int r = 0; r < 3; ++r) {
+        const auto t0 = clock_type::now();
+        pool.run(1024, sum_task, &job);
+        best = std::max(best, static_cast<double>(buf.size() * sizeof(float)) / seconds_since(t0) / 1e9);
+    }
+    volatile float sink = job.partial[0];
+    (void)sink;
+    return best;
+}
+
+// --- memory -----------------------------------------------------------------------------------------------
+
+void reset_peak_rss() {
+#ifdef __linux__
+    if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+        std::fputs("5", f);
+        std::fclose(f);
+    }
+#endif
+}
+
+std::uint64_t peak_rss_bytes() {
+#ifdef __linux__
+    if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        std::uint64_t kib = 0;
+        while (std::fgets(line, sizeof(line), f))
+            if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::strtoull(line + 6, nullptr, 10);
+        std::fclose(f);
+        if (kib > 0) return kib * 1024;
+    }
+#endif
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
+}
+
+// --- statistics --------------------------------------------------------------------------------------------
+
+struct summary {
+    double mean = 0, half_spread = 0, min = 0, max = 0;
+};
+summary summarize(const std::vector<double>& v) {
+    summary s;
+    if (v.empty()) return s;
+    s.min = *std::min_element(v.begin(), v.end());
+    s.max = *std::max_element(v.begin(), v.end());
+    for (double x : v) s.mean += x;
+    s.mean /= static_cast<double>(v.size());
+    s.half_spread = (s.max - s.min) / 2;
+    return s;
+}
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: noggin-bench --model FILE [--threads N] [-r N] [-p N] [-n N] [--json]\n"
+                 "  --threads N  worker threads including the caller (default 2)\n"
+                 "  -r N         repetitions (default 2)\n"
+                 "  -p N         prompt tokens in one batch (default 512; 0 skips)\n"
+                 "  -n N         generated tokens, one step each (default 128; 0 skips)\n"
+                 "  --json       one JSON object instead of the table\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string path;
+    int threads = 2, reps = 2;
+    std::int64_t n_prompt = 512, n_gen = 128;
+    bool json = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const bool has_value = i + 1 < argc;
+        if ((a == "--model" || a == "-m") && has_value) path = argv[++i];
+        else if ((a == "--threads" || a == "-t") && has_value) threads = std::atoi(argv[++i]);
+        else if ((a == "-r" || a == "--reps") && has_value) reps = std::atoi(argv[++i]);
+        else if (a == "-p" && has_value) n_prompt = std::atoll(argv[++i]);
+        else if (a == "-n" && has_value) n_gen = std::atoll(argv[++i]);
+        else if (a == "--json") json = true;
+        else return usage();
+    }
+    if (path.empty() || threads < 1 || reps < 1 || n_prompt < 0 || n_gen < 0) return usage();
+
+    const auto t_open = clock_type::now();
+    noggin::result<noggin::model::model> m = noggin::model::model::open(path);
+    if (!m.ok()) {
+        std::fprintf(stderr, "noggin-bench: %s: %s\n", path.c_str(), m.status().message().c_str());
+        return 1;
+    }
+    const double open_s = seconds_since(t_open);
+    const noggin::model::hparams& hp = m->hparams();
+
+    // Bytes a decode step reads: every tensor, but one row of the token embedding (unless it is also
+    // the output matrix).
+    std::uint64_t file_tensor_bytes = 0, embd_bytes = 0;
+    for (const noggin::gguf::tensor_info& t : m->file().tensors()) {
+        file_tensor_bytes += t.bytes;
+        if (t.name == "token_embd.weight") embd_bytes = t.bytes;
+    }
+    std::uint64_t decode_bytes = file_tensor_bytes;
+    if (!m->weights().tied_output && embd_bytes > 0)
+        decode_bytes -= embd_bytes - embd_bytes / static_cast<std::uint64_t>(hp.n_vocab);
+    std::uint64_t file_bytes = 0;
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::fseek(f, 0, SEEK_END);
+        file_bytes = static_cast<std::uint64_t>(std::ftell(f));
+        std::fclose(f);
+    }
+
+    noggin::default_thread_pool pool(static_cast<std::size_t>(threads));
+    noggin::model::context_params cp;
+    cp.kv.n_ctx = std::min<std::int64_t>(hp.n_ctx_train, std::max<std::int64_t>(n_prompt, n_gen) + 16);
+    cp.max_batch = std::max<std::int64_t>(n_prompt, 1);  // the prompt is one batch
+    cp.pool = pool.hook();
+    noggin::result<noggin::model::context> ctx = noggin::model::context::create(m.value(), cp);
+    if (!ctx.ok()) {
+        std::fprintf(stderr, "noggin-bench: %s\n", ctx.status().message().c_str());
+        return 1;
+    }
+    const std::size_t kv_bytes = ctx->kv().byte_size();
+
+    std::vector<std::int32_t> tokens(static_cast<std::size_t>(std::max(n_prompt, n_gen)));
+    std::uint32_t s = 0x9e3779b9u;
+    for (std::int32_t& t : tokens) {
+        s = s * 1664525u + 1013904223u;
+        t = static_cast<std::int32_t>((s >> 8) % static_cast<std::uint32_t>(hp.n_vocab));
+    }
+
+    // Warm-up: page the weights in and start the workers.
+    {
+        const std::int64_t n_warm = std::min<std::int64_t>(n_prompt > 0 ? n_prompt : 1, 64);
+        if (!ctx->decode(tokens.data(), n_warm).ok() || !ctx->decode(tokens.data(), 1).ok()) {
+            std::fprintf(stderr, "noggin-bench: warm-up failed\n");
+            return 1;
+        }
+    }
+
+    std::vector<double> pp, tg, pp_cpu, tg_cpu, bw;
+    std::uint64_t peak = 0;
+    for (int r = 0; r < reps; ++r) {
+        bw.push_back(read_bandwidth(pool.hook()));
+        reset_peak_rss();
+        if (n_prompt > 0) {
+            ctx->kv().clear();
+            const double c0 = cpu_seconds();
+            const auto t0 = clock_type::now();
+            const noggin::status st = ctx->decode(tokens.data(), n_prompt);
+            const double sec = seconds_since(t0), csec = cpu_seconds() - c0;
+            if (!st.ok()) {
+                std::fprintf(stderr, "noggin-bench: prompt: %s\n", st.message().c_str());
+                return 1;
+            }
+            pp.push_back(static_cast<double>(n_prompt) / sec);
+            pp_cpu.push_back(csec / static_cast<double>(n_prompt));
+        }
+        if (n_gen > 0) {
+            ctx->kv().clear();
+            const double c0 = cpu_seconds();
+            const auto t0 = clock_type::now();
+            for (std::int64_t i = 0; i < n_gen; ++i) {
+                const noggin::status st = ctx->decode(&tokens[static_cast<std::size_t>(i)], 1);
+                if (!st.ok()) {
+                    std::fprintf(stderr, "noggin-bench: generation: %s\n", st.message().c_str());
+                    return 1;
+                }
+            }
+            const double sec = seconds_since(t0), csec = cpu_seconds() - c0;
+            tg.push_back(static_cast<double>(n_gen) / sec);
+            tg_cpu.push_back(csec / static_cast<double>(n_gen));
+        }
+        peak = std::max(peak, peak_rss_bytes());
+    }
+
+    const summary pps = summarize(pp), tgs = summarize(tg), bws = summarize(bw);
+    const summary ppc = summarize(pp_cpu), tgc = summarize(tg_cpu);
+    const double read_gbps = median(bw);
+    const double roofline_tps = read_gbps * 1e9 / static_cast<double>(decode_bytes);
+    const double share = tg.empty() ? 0.0 : tgs.mean / roofline_tps;
+    const char* simd = NOGGIN_SIMD_AVX2 ? "avx2" : (NOGGIN_SIMD_NEON ? "neon" : "scalar");
+    std::string name = path;
+    if (const std::size_t slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
+
+    if (json) {
+        std::printf(
+            "{\"model\": \"%s\", \"simd\": \"%s\", \"threads\": %d, \"reps\": %d, \"n_prompt\": %lld, \"n_gen\": %lld, "
+            "\"pp_tps\": %.3f, \"pp_tps_spread\": %.3f, \"tg_tps\": %.3f, \"tg_tps_spread\": %.3f, "
+            "\"pp_cpu_s_per_token\": %.6f, \"tg_cpu_s_per_token\": %.6f, "
+            "\"read_gbps\": %.3f, \"read_gbps_min\": %.3f, \"read_gbps_max\": %.3f, \"decode_bytes_per_token\": %llu, "
+            "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
+            "\"kv_bytes\": %zu, \"open_s\": %.4f}\n",
+            name.c_str(), simd, threads, reps, static_cast<long long>(n_prompt), static_cast<long long>(n_gen), pps.mean,
+            pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, bws.min, bws.max,
+            static_cast<unsigned long long>(decode_bytes), roofline_tps, share, static_cast<unsigned long long>(peak),
+            static_cast<unsigned long long>(file_bytes), kv_bytes, open_s);
+        return 0;
+    }
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    std::printf("noggin-bench: %s (%.2f GiB), %s, %d threads, %d reps, opened in %.3f s\n", name.c_str(),
+                static_cast<double>(file_bytes) / gib, simd, threads, reps, open_s);
+    std::printf("| test   | t/s (mean ± half spread) | CPU ms/token |\n|--------|--------------------------|--------------|\n");
+    if (n_prompt > 0)
+        std::printf("| pp%-4lld | %10.2f ± %-11.2f | %12.2f |\n", static_cast<long long>(n_prompt), pps.mean, pps.half_spread,
+                    1e3 * ppc.mean);
+    if (n_gen > 0)
+        std::printf("| tg%-4lld | %10.2f ± %-11.2f | %12.2f |\n", static_cast<long long>(n_gen), tgs.mean, tgs.half_spread,
+                    1e3 * tgc.mean);
+    std::printf("read bandwidth %.1f GB/s (median; %.1f..%.1f), %.3f GB read per decode token -> roofline %.2f t/s, "
+                "tg share %.0f %%\n",
+                read_gbps, bws.min, bws.max, static_cast<double>(decode_bytes) / 1e9, roofline_tps, 100.0 * share);
+    std::printf("peak RSS %.3f GiB (file %.3f GiB + KV %.3f GiB + %.1f MiB)\n", static_cast<double>(peak) / gib,
+                static_cast<double>(file_bytes) / gib, static_cast<double>(kv_bytes) / gib,
+                (static_cast<double>(peak) - static_cast<double>(file_bytes) - static_cast<double>(kv_bytes)) / (1024.0 * 1024.0));
+    return 0;
+}
