@@ -1,0 +1,55 @@
+// tests/run/run_test_util.hpp — the bundled model, loaded once for every run/ test.
+#pragma once
+
+#include <string>
+
+#include "noggin/model/model.hpp"
+#include "noggin/text/chat_template.hpp"
+#include "noggin/text/tokenizer_gguf.hpp"
+
+namespace noggin_test {
+
+// Repository root from this file's path (absolute in CMake builds; relative = the current directory).
+inline std::string repo_root() {
+    std::string f = __FILE__;
+    const std::size_t at = f.rfind("tests/run/");
+    return at == std::string::npos ? std::string() : f.substr(0, at);
+}
+
+struct tiny_reasoner {
+    noggin::model::model model;
+    noggin::text::tokenizer tok;
+    noggin::text::chat_template chat;
+    bool ok = false;
+};
+
+inline const tiny_reasoner& bundled() {
+    static tiny_reasoner t = [] {
+        tiny_reasoner r;
+        auto m = noggin::model::model::open(repo_root() + "models/noggin-tiny-reasoner.gguf");
+        if (!m.ok()) return r;
+        auto tok = noggin::text::tokenizer_from_gguf(m->file());
+        if (!tok.ok()) return r;
+        auto src = m->file().get_string("tokenizer.chat_template");
+        auto chat = noggin::text::chat_template::from_source_or_builtin(src.ok() ? src.value() : std::string_view(),
+                                                                         noggin::text::chat_builtin::deepseek_r1);
+        if (!chat.ok()) return r;
+        r.model = std::move(m).value();
+        r.tok = std::move(tok).value();
+        r.chat = std::move(chat).value();
+        r.ok = true;
+        return r;
+    }();
+    return t;
+}
+
+}  // namespace noggin_test
+
+#include "support/shared_data.hpp"
+
+namespace noggin_test {
+inline std::string shared_dir_for_run() {
+    auto d = shared_dir();
+    return d ? *d : std::string();
+}
+}  // namespace noggin_test
