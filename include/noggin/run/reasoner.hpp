@@ -1,0 +1,593 @@
+// noggin/run/reasoner.hpp — a reasoning chat over a session: think, then answer, in frame-sized steps.
+//
+// The reasoner renders the conversation with the model's own chat template, makes sure the prompt ends
+// with `<think>\n`, and streams typed events — thinking text, answer text, done (with a reason) — to a
+// callback or a poll queue. It enforces thinking budgets (s1 budget forcing), a minimum thinking length
+// ("Wait" extension), an answer budget and stop strings; it applies a grammar / JSON schema only after
+// `</think>`, never inside the thoughts; it samples with the session's own seeded RNG.
+//
+//     noggin::run::reasoner_params rp;  rp.think_budget = 256;  rp.on_event = my_cb;  rp.user = npc;
+//     auto r = noggin::run::reasoner::create(std::move(session), tokenizer, chat_template, rp);
+//     r->ask("What is 4821+937?");
+//     while (r->state() != noggin::run::reasoner_state::idle)       // in the game loop, once a frame:
+//         r->step(std::chrono::microseconds(2000));                  //   ~2 ms of work, then return
+//     r->end_thinking_now();  r->cancel();                           // from any thread
+//
+// Frame slicing: step(budget) runs units of work — a prompt batch of session_params::max_batch tokens
+// or one generated token — until the budget is spent. cancel() is also checked between the layers of
+// every forward pass, so it takes effect within one layer's work. Async: call run() (or async_entry
+// through the host's thread_pool hook) on a worker and poll() events on the game thread.
+//
+// Next turns never re-prefill the conversation: the new rendering is compared token by token with the
+// cache; the cache is cut back to the first difference — for R1, the start of the previous turn's
+// reasoning, which the template drops — and only what follows is prefilled. Exact, because every
+// earlier entry is unchanged.
+//
+// Sections: events · reasoner_params · stats · reasoner (create, ask, step/run, controls, save/restore)
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../sample/grammar.hpp"
+#include "../sample/sampler.hpp"
+#include "../text/chat_template.hpp"
+#include "../text/tokenizer.hpp"
+#include "../text/unicode.hpp"
+#include "session.hpp"
+
+namespace noggin::run {
+
+// --- events ------------------------------------------------------------------------------------------
+
+enum class event_type : int {
+    thinking = 0,  // text inside <think> … </think> (complete UTF-8 only)
+    answer = 1,    // text after </think>
+    done = 2,      // the turn ended; see reason
+};
+
+enum class stop_reason : int {
+    none = 0,
+    eos = 1,               // the model ended the answer
+    stop_string = 2,       // a stop string appeared (it is not emitted)
+    answer_budget = 3,     // answer_budget tokens were generated
+    grammar_complete = 4,  // the grammar accepts no further text
+    context_full = 5,      // no room in the KV cache
+    cancelled = 6,         // cancel() was called
+    error = 7,             // a failure; see reasoner::last_status()
+};
+
+inline const char* stop_reason_name(stop_reason r) {
+    switch (r) {
+        case stop_reason::none: return "none";
+        case stop_reason::eos: return "eos";
+        case stop_reason::stop_string: return "stop_string";
+        case stop_reason::answer_budget: return "answer_budget";
+        case stop_reason::grammar_complete: return "grammar_complete";
+        case stop_reason::context_full: return "context_full";
+        case stop_reason::cancelled: return "cancelled";
+        case stop_reason::error: return "error";
+    }
+    return "?";
+}
+
+struct event {
+    event_type type = event_type::thinking;
+    std::string text;                     // thinking/answer text (empty for done)
+    stop_reason reason = stop_reason::none;  // for done
+};
+
+// --- reasoner_params -------------------------------------------------------------------------------------
+
+enum class context_full_policy : int {
+    error = 0,        // ask() fails with limit_exceeded when the rendering does not fit (default)
+    drop_oldest = 1,  // drop the oldest user/assistant turns (not the system message) until it fits
+};
+
+struct reasoner_params {
+    sample::sampler_params sampling{};       // sampler chain (default: R1's temperature 0.6, top-p 0.95)
+    std::int32_t think_budget = -1;          // model-sampled thinking tokens before </think> is forced; -1 = unlimited (default), 0 = answer at once
+    std::string think_close = "";            // text forced before </think> when the budget ends thinking (default none)
+    std::int32_t min_think = 0;              // a </think> before this many thinking tokens becomes wait_text (default 0 = off)
+    std::int32_t max_waits = 2;              // at most this many "Wait" extensions per turn (default 2)
+    std::string wait_text = "\nWait";        // forced in place of an early </think> (default "\nWait")
+    std::int32_t answer_budget = -1;         // answer tokens before the turn ends; -1 = unlimited (default)
+    std::vector<std::string> stop;           // answer stop strings (default none); the match is not emitted
+    context_full_policy on_full = context_full_policy::error;  // when a new turn does not fit (default error)
+    sample::grammar_matcher* grammar = nullptr;  // constrains the answer only (after </think>); not owned (default none)
+    void (*on_event)(void* user, const event& e) = nullptr;  // event callback; null = queue events for poll() (default)
+    void* user = nullptr;                    // passed to on_event
+    text::chat_params chat{};                // template variables (bos/eos tokens filled from the tokenizer when empty)
+};
+
+// --- stats -----------------------------------------------------------------------------------------------
+
+struct turn_stats {
+    std::int64_t prompt_tokens = 0;          // tokens of the full rendering of this turn
+    std::int64_t prefilled_tokens = 0;       // of which were run through the model (the rest reused from the cache)
+    std::int64_t thinking_tokens = 0;        // model-sampled thinking tokens (the budget counts these)
+    std::int64_t thinking_finish_tokens = 0; // sampled after the budget to finish a UTF-8 character
+    std::int64_t forced_tokens = 0;          // forced: closing phrase, </think>, "Wait" extensions
+    std::int64_t answer_tokens = 0;          // model-sampled answer tokens
+    std::int32_t waits = 0;                  // "Wait" extensions used
+    bool think_forced_end = false;           // </think> came from the budget or end_thinking_now()
+    double prefill_ms = 0, think_ms = 0, answer_ms = 0;  // wall time by phase (milliseconds)
+    stop_reason reason = stop_reason::none;
+};
+
+enum class reasoner_state : int { idle = 0, prefilling = 1, thinking = 2, answering = 3 };
+
+// --- reasoner ------------------------------------------------------------------------------------------
+
+class reasoner {
+public:
+    reasoner() = default;
+    reasoner(const reasoner&) = delete;
+    reasoner& operator=(const reasoner&) = delete;
+
+    // The tokenizer and template must outlive the reasoner; the session is moved in.
+    static status create(reasoner& out, session&& s, const text::tokenizer& tok, const text::chat_template& chat,
+                         const reasoner_params& p = {}) {
+        if (!s.valid()) return status(status_code::invalid_argument, "reasoner: invalid session");
+        out.session_ = std::move(s);
+        out.tok_ = &tok;
+        out.chat_ = &chat;
+        out.params_ = p;
+        if (out.params_.chat.bos_token.empty() && tok.bos_id() >= 0) out.params_.chat.bos_token = std::string(tok.token_text(tok.bos_id()));
+        if (out.params_.chat.eos_token.empty() && tok.eos_id() >= 0) out.params_.chat.eos_token = std::string(tok.token_text(tok.eos_id()));
+        out.think_end_ = tok.find("</think>");
+        if (out.think_end_ < 0) return status(status_code::unsupported, "reasoner: the vocabulary has no </think> token");
+        out.sampler_.set_params(p.sampling);
+        out.session_.set_should_continue(&reasoner::keep_going, &out);
+        return status();
+    }
+
+    // --- conversation --------------------------------------------------------------------------------
+    // A system message (before the first ask; templates that have no system role fold or drop it).
+    status set_system(const std::string& text) {
+        if (state_ != reasoner_state::idle) return status(status_code::invalid_argument, "reasoner: busy");
+        if (!messages_.empty() && messages_[0].role == "system") messages_[0].content = text;
+        else messages_.insert(messages_.begin(), text::chat_message{"system", text});
+        return status();
+    }
+
+    // Start a turn: render, find what the cache already holds, queue the rest for prefill. No model work
+    // runs here; step()/run() does it. Errors: busy, template failure, limit_exceeded (context full).
+    status ask(const std::string& user_text) {
+        if (state_ != reasoner_state::idle) return status(status_code::invalid_argument, "reasoner: a turn is running");
+        messages_.push_back(text::chat_message{"user", user_text});
+        std::vector<std::int32_t> target;
+        for (;;) {
+            status s = render(target);
+            if (!s.ok()) {
+                messages_.pop_back();
+                return s;
+            }
+            if (static_cast<std::int64_t>(target.size()) + 1 <= session_.n_ctx()) break;
+            if (params_.on_full != context_full_policy::drop_oldest || !drop_oldest_turn()) {
+                messages_.pop_back();
+                return status(status_code::limit_exceeded, str("reasoner: the conversation (", target.size(),
+                                                               " tokens) does not fit the context of ", session_.n_ctx()));
+            }
+        }
+        // Reuse the longest common prefix of the cache and the new rendering (at least one token is run
+        // so that fresh logits exist).
+        const std::vector<std::int32_t>& have = session_.tokens();
+        std::size_t common = 0;
+        while (common < have.size() && common < target.size() && have[common] == target[common]) ++common;
+        if (common == target.size()) --common;
+        NOGGIN_TRY(session_.truncate(static_cast<std::int64_t>(common)));
+        prefill_.assign(target.begin() + std::ptrdiff_t(common), target.end());
+        prefill_at_ = 0;
+        stats_ = turn_stats{};
+        stats_.prompt_tokens = static_cast<std::int64_t>(target.size());
+        stats_.prefilled_tokens = static_cast<std::int64_t>(prefill_.size());
+        reset_turn();
+        cancel_.store(false);
+        end_thinking_.store(false);
+        state_ = reasoner_state::prefilling;
+        return status();
+    }
+
+    // --- stepping ------------------------------------------------------------------------------------
+    // Work until `budget` has passed (at least one unit), the turn ends, or cancel(). Returns the state.
+    reasoner_state step(std::chrono::microseconds budget) {
+        const auto start = std::chrono::steady_clock::now();
+        busy_.store(true);
+        do {
+            work_once();
+        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() - start < budget);
+        busy_.store(false);
+        return state_;
+    }
+    // Run the turn to its end on this thread (async mode: call from a worker, poll() elsewhere).
+    void run() {
+        busy_.store(true);
+        while (state_ != reasoner_state::idle) work_once();
+        busy_.store(false);
+    }
+    // For the host's job system: thread_pool::run(1, reasoner::async_entry, &r) on a worker thread.
+    static void async_entry(void* ctx, std::size_t, std::size_t, std::size_t) { static_cast<reasoner*>(ctx)->run(); }
+
+    // --- controls (any thread) -----------------------------------------------------------------------
+    void cancel() { cancel_.store(true); }
+    void end_thinking_now() { end_thinking_.store(true); }
+    bool busy() const { return busy_.load(); }
+
+    // --- events (poll mode) --------------------------------------------------------------------------
+    bool poll(event& e) {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        if (queue_.empty()) return false;
+        e = std::move(queue_.front());
+        queue_.pop_front();
+        return true;
+    }
+
+    // --- inspection ----------------------------------------------------------------------------------
+    reasoner_state state() const { return state_; }
+    const turn_stats& stats() const { return stats_; }  // the current or last turn
+    const status& last_status() const { return last_status_; }
+    const std::string& thinking_text() const { return thinking_text_; }  // this turn's thoughts so far
+    const std::string& answer_text() const { return answer_text_; }      // this turn's answer so far
+    std::vector<std::int32_t> generated_tokens() const { return generated_; }  // sampled and forced, in order
+    const std::vector<text::chat_message>& messages() const { return messages_; }
+    session& get_session() { return session_; }
+    reasoner_params& params() { return params_; }  // change between turns
+
+    // --- save / restore ------------------------------------------------------------------------------
+    // The session (KV, tokens, RNG) plus the conversation and the turn in progress; a restored reasoner
+    // continues token for token as the saved one would have (call between step()s, not during run()).
+    result<std::vector<std::uint8_t>> save() const {
+        std::vector<std::uint8_t> ex;
+        detail::byte_writer w{ex};
+        w.u32(1);  // reasoner state version
+        w.u64(messages_.size());
+        for (const text::chat_message& m : messages_) w.bytes(m.role), w.bytes(m.content);
+        w.u32(static_cast<std::uint32_t>(state_));
+        w.u64(prefill_.size());
+        for (std::int32_t t : prefill_) w.i32(t);
+        w.u64(prefill_at_);
+        w.u64(forced_.size());
+        for (std::int32_t t : forced_) w.i32(t);
+        w.u64(generated_.size());
+        for (std::int32_t t : generated_) w.i32(t);
+        w.bytes(utf8_pending_);
+        w.bytes(hold_);
+        w.bytes(thinking_text_);
+        w.bytes(answer_text_);
+        w.u32(answer_started_ ? 1u : 0u);
+        const std::int64_t st[] = {stats_.prompt_tokens, stats_.prefilled_tokens, stats_.thinking_tokens,
+                                   stats_.thinking_finish_tokens, stats_.forced_tokens, stats_.answer_tokens,
+                                   stats_.waits, stats_.think_forced_end ? 1 : 0};
+        for (std::int64_t v : st) w.i64(v);
+        const std::vector<std::int32_t> hist = sampler_.history();
+        w.u64(hist.size());
+        for (std::int32_t t : hist) w.i32(t);
+        w.u32(grammar_.valid() ? 1u : 0u);
+        if (grammar_.valid()) w.bytes(grammar_.save());
+        w.raw(session_.logits(), static_cast<std::size_t>(session_.n_vocab()) * sizeof(float));
+        return session_.save(std::string(ex.begin(), ex.end()));
+    }
+    // Refused (everything unchanged) when the session refuses the bytes; see session::restore.
+    status restore(const std::uint8_t* data, std::size_t size) {
+        if (busy_.load()) return status(status_code::invalid_argument, "reasoner: busy");
+        std::string extra;
+        NOGGIN_TRY(session_.restore(data, size, &extra));
+        detail::byte_reader rd{reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()};
+        if (rd.u32() != 1) return status(status_code::unsupported, "reasoner state: unknown version");
+        std::vector<text::chat_message> msgs(static_cast<std::size_t>(std::min<std::uint64_t>(rd.u64(), 1u << 20)));
+        for (text::chat_message& m : msgs) m.role = rd.bytes(), m.content = rd.bytes();
+        const std::uint32_t stv = rd.u32();
+        auto read_ids = [&rd](auto& v) {
+            const std::uint64_t n = rd.u64();
+            if (n > rd.n / 4) {
+                rd.bad = true;
+                return;
+            }
+            v.clear();
+            for (std::uint64_t i = 0; i < n; ++i) v.push_back(rd.i32());
+        };
+        std::vector<std::int32_t> pre, gen, hist;
+        std::deque<std::int32_t> forced;
+        read_ids(pre);
+        const std::uint64_t pre_at = rd.u64();
+        read_ids(forced);
+        read_ids(gen);
+        std::string pend = rd.bytes(), hold = rd.bytes(), think = rd.bytes(), ans = rd.bytes();
+        const bool started = rd.u32() != 0;
+        std::int64_t st[8];
+        for (std::int64_t& v : st) v = rd.i64();
+        read_ids(hist);
+        const bool has_grammar = rd.u32() != 0;
+        std::string gbytes = has_grammar ? rd.bytes() : std::string();
+        std::vector<float> logits(static_cast<std::size_t>(session_.n_vocab()));
+        rd.take(logits.data(), logits.size() * sizeof(float));
+        if (rd.bad || stv > 3 || pre_at > pre.size()) return status(status_code::format_error, "reasoner state: malformed");
+        if (has_grammar) {
+            if (params_.grammar == nullptr) return status(status_code::invalid_argument, "reasoner state: saved with a grammar, none set");
+            result<sample::grammar_state> g = params_.grammar->load_state(gbytes);
+            if (!g.ok()) return g.status();
+            grammar_ = std::move(g.value());
+        } else {
+            grammar_ = sample::grammar_state();
+        }
+        messages_ = std::move(msgs);
+        state_ = static_cast<reasoner_state>(stv);
+        prefill_ = std::move(pre);
+        prefill_at_ = static_cast<std::size_t>(pre_at);
+        forced_ = std::move(forced);
+        generated_ = std::move(gen);
+        utf8_pending_ = std::move(pend);
+        hold_ = std::move(hold);
+        thinking_text_ = std::move(think);
+        answer_text_ = std::move(ans);
+        answer_started_ = started;
+        stats_ = turn_stats{};
+        stats_.prompt_tokens = st[0], stats_.prefilled_tokens = st[1], stats_.thinking_tokens = st[2];
+        stats_.thinking_finish_tokens = st[3], stats_.forced_tokens = st[4], stats_.answer_tokens = st[5];
+        stats_.waits = static_cast<std::int32_t>(st[6]), stats_.think_forced_end = st[7] != 0;
+        sampler_.set_history(hist.data(), hist.size());
+        std::copy(logits.begin(), logits.end(), session_.logits_mut());
+        cancel_.store(false);
+        end_thinking_.store(false);
+        return status();
+    }
+
+private:
+    static bool keep_going(void* user) { return !static_cast<reasoner*>(user)->cancel_.load(std::memory_order_relaxed); }
+
+    status render(std::vector<std::int32_t>& out) const {
+        result<std::string> text = chat_->render(messages_, params_.chat);
+        if (!text.ok()) return text.status();
+        std::string s = std::move(text.value());
+        // R1 models sometimes skip thinking: the prompt always ends with "<think>\n".
+        if (s.size() < 8 || s.compare(s.size() - 8, 8, "<think>\n") != 0) s += "<think>\n";
+        text::encode_options eo;
+        eo.parse_special = true;
+        out.clear();
+        return tok_->encode(s, out, eo);
+    }
+
+    bool drop_oldest_turn() {
+        std::size_t first = !messages_.empty() && messages_[0].role == "system" ? 1 : 0;
+        // Keep the newest user message (the one being asked).
+        if (messages_.size() < first + 2) return false;
+        std::size_t end = first + 1;
+        while (end + 1 < messages_.size() && messages_[end].role != "user") ++end;
+        messages_.erase(messages_.begin() + std::ptrdiff_t(first), messages_.begin() + std::ptrdiff_t(end));
+        return true;
+    }
+
+    void reset_turn() {
+        forced_.clear();
+        generated_.clear();
+        utf8_pending_.clear();
+        hold_.clear();
+        thinking_text_.clear();
+        answer_text_.clear();
+        answer_started_ = false;
+        grammar_ = sample::grammar_state();
+    }
+
+    void emit(event_type type, std::string text, stop_reason reason = stop_reason::none) {
+        if (type != event_type::done && text.empty()) return;
+        event e;
+        e.type = type;
+        e.text = std::move(text);
+        e.reason = reason;
+        if (params_.on_event != nullptr) {
+            params_.on_event(params_.user, e);
+            return;
+        }
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        queue_.push_back(std::move(e));
+    }
+
+    void finish(stop_reason why, const status& s = status()) {
+        last_status_ = s;
+        if (state_ == reasoner_state::answering || state_ == reasoner_state::thinking) {
+            // Flush held text (an incomplete UTF-8 tail becomes U+FFFD; a partial stop string is text).
+            std::string tail = text::unicode::utf8_lossy(utf8_pending_);
+            utf8_pending_.clear();
+            if (state_ == reasoner_state::thinking) emit_thinking(tail);
+            else {
+                if (why != stop_reason::stop_string) tail = hold_ + tail, hold_.clear();
+                else tail.clear();
+                answer_text_ += tail;
+                emit(event_type::answer, tail);
+            }
+        }
+        const bool produced = !generated_.empty();
+        if (produced) messages_.push_back(text::chat_message{"assistant", thinking_text_ + "</think>" + answer_text_});
+        else if (!messages_.empty() && messages_.back().role == "user") messages_.pop_back();
+        stats_.reason = why;
+        state_ = reasoner_state::idle;
+        emit(event_type::done, std::string(), why);
+    }
+
+    void emit_thinking(const std::string& text) {
+        thinking_text_ += text;
+        emit(event_type::thinking, text);
+    }
+
+    // Answer text through the stop-string filter: emit all but a tail that could start a stop string.
+    bool emit_answer(std::string text) {
+        if (!answer_started_) {
+            const std::size_t at = text.find_first_not_of(" \n");
+            text = at == std::string::npos ? std::string() : text.substr(at);
+            answer_started_ = !text.empty();
+        }
+        hold_ += text;
+        for (const std::string& s : params_.stop) {
+            if (s.empty()) continue;
+            const std::size_t at = hold_.find(s);
+            if (at != std::string::npos) {
+                answer_text_ += hold_.substr(0, at);
+                emit(event_type::answer, hold_.substr(0, at));
+                hold_.clear();
+                return true;
+            }
+        }
+        std::size_t keep = 0;
+        for (const std::string& s : params_.stop)
+            for (std::size_t k = std::min(s.size() - (s.empty() ? 0 : 1), hold_.size()); k > keep; --k)
+                if (hold_.compare(hold_.size() - k, k, s, 0, k) == 0) {
+                    keep = k;
+                    break;
+                }
+        std::string out = hold_.substr(0, hold_.size() - keep);
+        hold_.erase(0, hold_.size() - keep);
+        answer_text_ += out;
+        emit(event_type::answer, out);
+        return false;
+    }
+
+    void push_forced_text(const std::string& text) {
+        if (text.empty()) return;
+        text::encode_options eo;
+        eo.parse_special = true;
+        std::vector<std::int32_t> ids;
+        if (tok_->encode(text, ids, eo).ok()) forced_.insert(forced_.end(), ids.begin(), ids.end());
+    }
+
+    void work_once() {
+        using clock = std::chrono::steady_clock;
+        const auto t0 = clock::now();
+        if (state_ == reasoner_state::idle) return;
+        if (cancel_.load()) return finish(stop_reason::cancelled, status(status_code::cancelled, "reasoner: cancelled"));
+        if (state_ == reasoner_state::prefilling) {
+            const std::size_t grain = static_cast<std::size_t>(session_.params().max_batch);
+            const std::size_t n = std::min(grain, prefill_.size() - prefill_at_);
+            const bool last = prefill_at_ + n == prefill_.size();
+            const status s = session_.prefill(prefill_.data() + prefill_at_, static_cast<std::int64_t>(n), last);
+            stats_.prefill_ms += std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+            if (s.code() == status_code::cancelled) return finish(stop_reason::cancelled, s);
+            if (!s.ok()) return finish(s.code() == status_code::limit_exceeded ? stop_reason::context_full : stop_reason::error, s);
+            prefill_at_ += n;
+            if (last) state_ = reasoner_state::thinking;
+            return;
+        }
+        const bool thinking = state_ == reasoner_state::thinking;
+        std::int32_t tok = -1;
+        bool forced = false;
+        if (!forced_.empty()) {
+            tok = forced_.front();
+            forced_.pop_front();
+            forced = true;
+        } else if (thinking) {
+            const bool over = end_thinking_.load() || (params_.think_budget >= 0 && stats_.thinking_tokens >= params_.think_budget);
+            if (over && utf8_pending_.empty()) {
+                stats_.think_forced_end = true;
+                push_forced_text(params_.think_close);
+                forced_.push_back(think_end_);
+                tok = forced_.front();
+                forced_.pop_front();
+                forced = true;
+            } else {
+                result<std::int32_t> r = sample_token(false);
+                if (!r.ok()) return finish(stop_reason::error, r.status());
+                tok = r.value();
+                if (tok == think_end_ && stats_.thinking_tokens < params_.min_think && stats_.waits < params_.max_waits) {
+                    ++stats_.waits;
+                    push_forced_text(params_.wait_text);
+                    if (forced_.empty()) return finish(stop_reason::error, status(status_code::internal, "reasoner: empty wait text"));
+                    tok = forced_.front();
+                    forced_.pop_front();
+                    forced = true;
+                } else if (tok == tok_->eos_id()) {
+                    return finish(stop_reason::eos);
+                } else if (tok != think_end_) {
+                    if (over) ++stats_.thinking_finish_tokens;
+                    else ++stats_.thinking_tokens;
+                }
+            }
+        } else {
+            if (params_.answer_budget >= 0 && stats_.answer_tokens >= params_.answer_budget) return finish(stop_reason::answer_budget);
+            result<std::int32_t> r = sample_token(grammar_.valid());
+            if (!r.ok()) return finish(stop_reason::error, r.status());
+            tok = r.value();
+            if (tok == tok_->eos_id() || (grammar_.valid() && params_.grammar->vocab().is_end(tok))) return finish(stop_reason::eos);
+            if (grammar_.valid()) {
+                const status g = grammar_.accept_token(tok);
+                if (!g.ok()) return finish(stop_reason::error, g);
+            }
+            ++stats_.answer_tokens;
+        }
+        if (forced) ++stats_.forced_tokens;
+        sampler_.accept(tok);
+        generated_.push_back(tok);
+
+        // Text and phase changes.
+        bool stop_now = false;
+        if (thinking && tok == think_end_) {
+            std::string tail = text::unicode::utf8_lossy(utf8_pending_);
+            utf8_pending_.clear();
+            emit_thinking(tail);
+            state_ = reasoner_state::answering;
+            if (params_.grammar != nullptr) grammar_ = params_.grammar->start();
+        } else if (!tok_->is_special(tok)) {
+            tok_->append_token_bytes(tok, utf8_pending_);
+            const std::size_t keep = text::unicode::utf8_incomplete_tail(utf8_pending_);
+            std::string text = utf8_pending_.substr(0, utf8_pending_.size() - keep);
+            utf8_pending_.erase(0, utf8_pending_.size() - keep);
+            if (thinking) emit_thinking(text);
+            else stop_now = emit_answer(text);
+        }
+        if (stop_now) return finish(stop_reason::stop_string);
+        if (!thinking && grammar_.valid() && grammar_.is_finished()) return finish(stop_reason::grammar_complete);
+        if (session_.n_past() >= session_.n_ctx()) return finish(stop_reason::context_full);
+
+        const status s = session_.decode(tok);
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+        (thinking ? stats_.think_ms : stats_.answer_ms) += ms;
+        if (s.code() == status_code::cancelled) {
+            generated_.pop_back();  // not in the cache
+            return finish(stop_reason::cancelled, s);
+        }
+        if (!s.ok()) return finish(stop_reason::error, s);
+    }
+
+    result<std::int32_t> sample_token(bool masked) {
+        const std::size_t n = static_cast<std::size_t>(session_.n_vocab());
+        const float* logits = session_.logits();
+        if (masked) {
+            scratch_.assign(logits, logits + n);
+            NOGGIN_TRY(grammar_.apply_mask(scratch_.data(), n));
+            logits = scratch_.data();
+        }
+        return sampler_.sample(logits, n, session_.random());
+    }
+
+    session session_;
+    const text::tokenizer* tok_ = nullptr;        // not owned
+    const text::chat_template* chat_ = nullptr;   // not owned
+    reasoner_params params_{};
+    sample::sampler sampler_{};
+    std::int32_t think_end_ = -1;                 // id of </think>
+    std::vector<text::chat_message> messages_;    // the conversation (assistant turns hold thoughts</think>answer)
+    reasoner_state state_ = reasoner_state::idle;
+    std::vector<std::int32_t> prefill_;           // this turn's tokens after the reused prefix
+    std::size_t prefill_at_ = 0;                  // how many of them are in the cache
+    std::deque<std::int32_t> forced_;             // tokens to feed without sampling
+    std::vector<std::int32_t> generated_;         // this turn's generated tokens (sampled and forced)
+    std::string utf8_pending_;                    // bytes of an incomplete UTF-8 character (0..3)
+    std::string hold_;                            // answer text that may begin a stop string
+    std::string thinking_text_, answer_text_;     // this turn's text so far
+    bool answer_started_ = false;                 // leading blank lines after </think> skipped
+    sample::grammar_state grammar_;               // valid only while answering with a grammar
+    std::vector<float> scratch_;                  // masked logits
+    turn_stats stats_{};
+    status last_status_{};
+    std::atomic<bool> cancel_{false}, end_thinking_{false}, busy_{false};
+    std::mutex queue_mu_;
+    std::deque<event> queue_;
+};
+
+}  // namespace noggin::run
