@@ -34,6 +34,7 @@
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
 #include "dot.hpp"
+#include "matmul.hpp"
 #include "quants.hpp"
 
 namespace noggin {
@@ -178,7 +179,7 @@ inline void gemm_task(void* ctx, std::size_t begin, std::size_t end, std::size_t
 }  // namespace detail
 
 // y = W·x for n_cols columns of k = W.ne[0] floats (x column c at x + c·k, y column c at y + c·rows).
-// Any dtype; W 2-D with k a whole number of its blocks. Split over 16-row tiles on the pool.
+// Any dtype; W 2-D with k a whole number of its blocks. 16-row tiles handed out dynamically on the pool.
 inline status gemm(const tensor_view& w, const float* x, std::int64_t n_cols, float* y, const thread_pool& pool) {
     const std::int64_t k = w.ne[0], rows = w.ne[1];
     if (w.ne[2] != 1 || w.ne[3] != 1) return status(status_code::invalid_argument, "gemm: weight must be 2-D");
@@ -191,7 +192,7 @@ inline status gemm(const tensor_view& w, const float* x, std::int64_t n_cols, fl
     if (n_cols == 0) return status();
     detail::gemm_job job{&w, x, n_cols, y};
     const std::size_t tiles = static_cast<std::size_t>((rows + detail::gemm_mr - 1) / detail::gemm_mr);
-    pool.run(tiles, detail::gemm_task, &job);
+    detail::run_dynamic(pool, tiles, detail::gemm_task, &job);
     return status();
 }
 

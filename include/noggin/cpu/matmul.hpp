@@ -20,6 +20,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -76,6 +77,42 @@ inline void quantize_columns(dtype act, const float* x, std::int64_t n_cols, std
     }
     pool.run(static_cast<std::size_t>(n_cols), detail::quantize_columns_task, &job);
 }
+
+// --- dynamic scheduling ---------------------------------------------------------------------------------------
+
+namespace detail {
+// Items [0, n) handed out in chunks of `grain` from an atomic counter to up to `concurrency` pool parts:
+// a worker that starts late (a busy machine, a preempted thread) finds the work already taken instead of
+// the others waiting for its fixed share. Which thread runs an item never changes its result.
+struct dynamic_job {
+    std::atomic<std::size_t> next{0};
+    std::size_t n = 0, grain = 1;
+    parallel_task task = nullptr;
+    void* ctx = nullptr;
+};
+inline void dynamic_task(void* p, std::size_t, std::size_t, std::size_t worker) {
+    dynamic_job& j = *static_cast<dynamic_job*>(p);
+    for (;;) {
+        const std::size_t b = j.next.fetch_add(j.grain, std::memory_order_relaxed);
+        if (b >= j.n) return;
+        j.task(j.ctx, b, std::min(b + j.grain, j.n), worker);
+    }
+}
+// Run task over [0, n) on the pool with dynamic chunks of about n / (8 · concurrency) items (at least 1).
+inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task task, void* ctx) {
+    if (n == 0) return;
+    if (pool.parallel_for == nullptr || pool.concurrency <= 1) {
+        task(ctx, 0, n, 0);
+        return;
+    }
+    dynamic_job j;
+    j.n = n;
+    j.grain = std::max<std::size_t>(1, n / (8 * pool.concurrency));
+    j.task = task;
+    j.ctx = ctx;
+    pool.run(std::min(pool.concurrency, (n + j.grain - 1) / j.grain), dynamic_task, &j);
+}
+}  // namespace detail
 
 // --- the blocked kernel ----------------------------------------------------------------------------------------
 
@@ -173,8 +210,7 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                            act == dtype::f32 ? static_cast<std::size_t>(k) * sizeof(float) : activation_row_bytes(act, k),
                            n_cols,
                            y};
-    const std::size_t tiles = static_cast<std::size_t>((rows + detail::matmul_tile_rows - 1) / detail::matmul_tile_rows);
-    pool.run(tiles, detail::matmul_task, &job);
+    detail::run_dynamic(pool, detail::matmul_tiles(rows), detail::matmul_task, &job);
     return status();
 }
 
@@ -212,7 +248,7 @@ inline status matmul_quantized_group(const tensor_view* const* w, float* const* 
         g.first_tile[i + 1] = g.first_tile[i] + detail::matmul_tiles(rows);
     }
     if (n_cols == 0) return status();
-    pool.run(g.first_tile[count], detail::matmul_group_task, &g);
+    detail::run_dynamic(pool, g.first_tile[count], detail::matmul_group_task, &g);
     return status();
 }
 
