@@ -83,6 +83,7 @@ struct context_params {
     device_preference prefer = device_preference::best;  // which kind of device to pick (default best)
     int device_index = -1;                 // index in vkEnumeratePhysicalDevices; -1 = by preference
     bool validation = false;               // enable VK_LAYER_KHRONOS_validation when installed (default off)
+    bool sync_validation = true;           // with validation: also its synchronization checks (default on)
 
     // Memory.
     std::uint64_t memory_budget = 0;       // bytes of device memory noggin may allocate; 0 = the largest
@@ -406,6 +407,13 @@ inline status context::init(const context_params& p) {
             if (found) {
                 layers.push_back("VK_LAYER_KHRONOS_validation");
                 exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+                std::uint32_t ne = 0;
+                d_.vkEnumerateInstanceExtensionProperties("VK_LAYER_KHRONOS_validation", &ne, nullptr);
+                std::vector<VkExtensionProperties> le(ne);
+                d_.vkEnumerateInstanceExtensionProperties("VK_LAYER_KHRONOS_validation", &ne, le.data());
+                for (const VkExtensionProperties& e : le)
+                    if (p.sync_validation && std::strcmp(e.extensionName, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME) == 0)
+                        exts.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
             } else {
                 log_(log_level::warning, "vulkan: VK_LAYER_KHRONOS_validation is not installed; validation off");
             }
@@ -413,6 +421,12 @@ inline status context::init(const context_params& p) {
         vk::ApplicationInfo app("noggin", 1, "noggin", 1, std::min(loader_version, static_cast<std::uint32_t>(VK_API_VERSION_1_3)));
         vk::InstanceCreateInfo ci({}, &app, static_cast<std::uint32_t>(layers.size()), layers.data(),
                                   static_cast<std::uint32_t>(exts.size()), exts.data());
+        const VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+        VkValidationFeaturesEXT vf{};
+        vf.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT;
+        vf.enabledValidationFeatureCount = 1;
+        vf.pEnabledValidationFeatures = &sync;
+        if (!exts.empty() && std::strcmp(exts.back(), VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME) == 0) ci.pNext = &vf;
         NOGGIN_TRY(check(d_.vkCreateInstance(detail::c_ptr(ci), cb_, &instance_), "vkCreateInstance"));
         own_instance_ = true;
     }
