@@ -98,26 +98,3 @@ TEST_CASE("quantize_activations produces the reference quantizer's bytes") {
         }
     }
 }
-
-TEST_CASE("two-row dots are bit-equal to two single-row dots") {
-    for (dtype t : noggin_test::all_dtypes()) {
-        const cpu::vec_dot_x2_fn dot2 = cpu::vec_dot_x2_function(t);
-        if (dot2 == nullptr) continue;
-        const std::string name = dtype_name(t);
-        CAPTURE(name);
-        const dtype act = cpu::vec_dot_type(t);
-        for (std::int64_t k : {32, 96, 128, 288, 1536}) {  // tails only, whole 4-block steps, both
-            CAPTURE(k);
-            const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(2 * k), 21);
-            const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k), 22, 3.0f);
-            std::vector<unsigned char> w0(noggin_test::bytes_of(t, k)), w1(w0.size()), xq(noggin_test::bytes_of(act, k));
-            REQUIRE(cpu::quantize_row(t, wf.data(), w0.data(), k));
-            REQUIRE(cpu::quantize_row(t, wf.data() + k, w1.data(), k));
-            REQUIRE(cpu::quantize_activations(act, x.data(), xq.data(), k));
-            float out[2] = {-1.0f, -1.0f};
-            dot2(k, w0.data(), w1.data(), xq.data(), out);
-            CHECK(out[0] == cpu::vec_dot(t, k, w0.data(), xq.data()));
-            CHECK(out[1] == cpu::vec_dot(t, k, w1.data(), xq.data()));
-        }
-    }
-}

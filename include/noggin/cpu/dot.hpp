@@ -454,41 +454,6 @@ inline float dot_q32_avx2(std::int64_t n, const Block* a, const block_q8_1* b, Q
 }
 }  // namespace detail
 
-namespace detail {
-// Two weight rows against one activation column: the activation bytes and their scales are loaded
-// once for both rows. Per row the operations and their order are those of dot_q32_avx2, so each result
-// is bit-equal to it.
-template <class Block, class Quants, class Offset4>
-inline void dot_q32_avx2_x2(std::int64_t n, const Block* a0, const Block* a1, const block_q8_1* b, float* out,
-                            Quants quants, Offset4 offset4) {
-    __m128 acc0 = _mm_setzero_ps(), off0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps(), off1 = _mm_setzero_ps();
-    const std::int64_t nb = n / 32;  // a multiple of 4 (see vec_dot_q4_0_x2_avx2)
-    for (std::int64_t i = 0; i < nb; i += 4) {
-        const __m256i x0 = avx2::loadu(b[i].qs), x1 = avx2::loadu(b[i + 1].qs);
-        const __m256i x2 = avx2::loadu(b[i + 2].qs), x3 = avx2::loadu(b[i + 3].qs);
-        __m128 dx, sx;
-        load_ds4(b + i, &dx, &sx);
-        {
-            const __m256i p0 = avx2::dot_us(quants(a0[i]), x0), p1 = avx2::dot_us(quants(a0[i + 1]), x1);
-            const __m256i p2 = avx2::dot_us(quants(a0[i + 2]), x2), p3 = avx2::dot_us(quants(a0[i + 3]), x3);
-            const __m128 dw = load_d4(a0 + i);
-            acc0 = _mm_fmadd_ps(_mm_mul_ps(dw, dx), reduce4(p0, p1, p2, p3), acc0);
-            off0 = _mm_fmadd_ps(offset4(a0 + i, dw), sx, off0);
-        }
-        {
-            const __m256i p0 = avx2::dot_us(quants(a1[i]), x0), p1 = avx2::dot_us(quants(a1[i + 1]), x1);
-            const __m256i p2 = avx2::dot_us(quants(a1[i + 2]), x2), p3 = avx2::dot_us(quants(a1[i + 3]), x3);
-            const __m128 dw = load_d4(a1 + i);
-            acc1 = _mm_fmadd_ps(_mm_mul_ps(dw, dx), reduce4(p0, p1, p2, p3), acc1);
-            off1 = _mm_fmadd_ps(offset4(a1 + i, dw), sx, off1);
-        }
-    }
-    out[0] = hsum128(_mm_add_ps(acc0, off0));
-    out[1] = hsum128(_mm_add_ps(acc1, off1));
-}
-}  // namespace detail
-
-
 inline float vec_dot_q4_0_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q4_0*>(w), static_cast<const block_q8_1*>(x),
@@ -496,19 +461,6 @@ inline float vec_dot_q4_0_avx2(std::int64_t n, const void* w, const void* x) {
         [](const block_q4_0*, __m128 d) { return _mm_mul_ps(d, _mm_set1_ps(-8.0f)); },
         [](const block_q4_0& q) { return -8.0f * avx2::half(q.d); });
 }
-
-inline void vec_dot_q4_0_x2_avx2(std::int64_t n, const void* w0, const void* w1, const void* x, float* out) {
-    if (n % 128 != 0) {
-        out[0] = vec_dot_q4_0_avx2(n, w0, x);
-        out[1] = vec_dot_q4_0_avx2(n, w1, x);
-        return;
-    }
-    detail::dot_q32_avx2_x2(
-        n, static_cast<const block_q4_0*>(w0), static_cast<const block_q4_0*>(w1), static_cast<const block_q8_1*>(x), out,
-        [](const block_q4_0& q) { return avx2::nibbles(q.qs); },
-        [](const block_q4_0*, __m128 d) { return _mm_mul_ps(d, _mm_set1_ps(-8.0f)); });
-}
-
 inline float vec_dot_q4_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q32_avx2(
         n, static_cast<const block_q4_1*>(w), static_cast<const block_q8_1*>(x),
@@ -555,46 +507,8 @@ inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
 }
 }  // namespace detail
 
-namespace detail {
-// Two rows, activations loaded once; per row bit-equal to dot_q8_avx2.
-template <class Block>
-inline void dot_q8_avx2_x2(std::int64_t n, const Block* a0, const Block* a1, const block_q8_1* b, float* out) {
-    __m128 acc0 = _mm_setzero_ps(), acc1 = _mm_setzero_ps();
-    const std::int64_t nb = n / 32;  // a multiple of 4
-    for (std::int64_t i = 0; i < nb; i += 4) {
-        const __m256i x0 = avx2::loadu(b[i].qs), x1 = avx2::loadu(b[i + 1].qs);
-        const __m256i x2 = avx2::loadu(b[i + 2].qs), x3 = avx2::loadu(b[i + 3].qs);
-        __m128 dx, sx;
-        load_ds4(b + i, &dx, &sx);
-        {
-            const __m256i p0 = avx2::dot_ss(avx2::loadu(a0[i].qs), x0), p1 = avx2::dot_ss(avx2::loadu(a0[i + 1].qs), x1);
-            const __m256i p2 = avx2::dot_ss(avx2::loadu(a0[i + 2].qs), x2), p3 = avx2::dot_ss(avx2::loadu(a0[i + 3].qs), x3);
-            acc0 = _mm_fmadd_ps(_mm_mul_ps(load_d4(a0 + i), dx), reduce4(p0, p1, p2, p3), acc0);
-        }
-        {
-            const __m256i p0 = avx2::dot_ss(avx2::loadu(a1[i].qs), x0), p1 = avx2::dot_ss(avx2::loadu(a1[i + 1].qs), x1);
-            const __m256i p2 = avx2::dot_ss(avx2::loadu(a1[i + 2].qs), x2), p3 = avx2::dot_ss(avx2::loadu(a1[i + 3].qs), x3);
-            acc1 = _mm_fmadd_ps(_mm_mul_ps(load_d4(a1 + i), dx), reduce4(p0, p1, p2, p3), acc1);
-        }
-    }
-    out[0] = hsum128(acc0);
-    out[1] = hsum128(acc1);
-}
-}  // namespace detail
-
-
 inline float vec_dot_q8_0_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q8_avx2(n, static_cast<const block_q8_0*>(w), static_cast<const block_q8_1*>(x));
-}
-
-inline void vec_dot_q8_0_x2_avx2(std::int64_t n, const void* w0, const void* w1, const void* x, float* out) {
-    if (n % 128 != 0) {
-        out[0] = vec_dot_q8_0_avx2(n, w0, x);
-        out[1] = vec_dot_q8_0_avx2(n, w1, x);
-        return;
-    }
-    detail::dot_q8_avx2_x2(n, static_cast<const block_q8_0*>(w0), static_cast<const block_q8_0*>(w1),
-                           static_cast<const block_q8_1*>(x), out);
 }
 inline float vec_dot_q8_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q8_avx2(n, static_cast<const block_q8_1*>(w), static_cast<const block_q8_1*>(x));
@@ -903,25 +817,6 @@ inline vec_dot_fn vec_dot_function(dtype t) {
     }
 #else
     return vec_dot_function_ref(t);
-#endif
-}
-
-// Two weight rows against one activation column: out[0] = dot(w0, x), out[1] = dot(w1, x), each bit-equal
-// to vec_dot_function(t)'s result; the activations are read once for both rows.
-using vec_dot_x2_fn = void (*)(std::int64_t n, const void* w0, const void* w1, const void* x, float* out);
-
-// The two-row dot for weights of type `t`, or null where none is compiled (callers fall back to two
-// single-row dots).
-inline vec_dot_x2_fn vec_dot_x2_function(dtype t) {
-#if NOGGIN_SIMD_AVX2
-    switch (t) {
-        case dtype::q4_0: return vec_dot_q4_0_x2_avx2;
-        case dtype::q8_0: return vec_dot_q8_0_x2_avx2;
-        default: return nullptr;
-    }
-#else
-    (void)t;
-    return nullptr;
 #endif
 }
 

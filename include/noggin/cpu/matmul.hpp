@@ -122,7 +122,6 @@ constexpr std::int64_t matmul_tile_cols = 8;   // columns walked together within
 
 struct matmul_job {
     vec_dot_fn dot;
-    vec_dot_x2_fn dot2;      // two rows per call (null: none for this type)
     const unsigned char* w;
     std::uint64_t w_stride;  // bytes between weight rows
     std::int64_t rows, k;
@@ -137,19 +136,7 @@ inline void matmul_tile(const matmul_job& j, std::size_t tile) {
     const std::int64_t r1 = std::min(r0 + matmul_tile_rows, j.rows);
     for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
         const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
-        std::int64_t r = r0;
-        if (j.dot2 != nullptr) {
-            for (; r + 2 <= r1; r += 2) {
-                const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
-                for (std::int64_t c = c0; c < c1; ++c) {
-                    float out[2];
-                    j.dot2(j.k, wr, wr + j.w_stride, j.x + static_cast<std::size_t>(c) * j.x_stride, out);
-                    j.y[c * j.rows + r] = out[0];
-                    j.y[c * j.rows + r + 1] = out[1];
-                }
-            }
-        }
-        for (; r < r1; ++r) {
+        for (std::int64_t r = r0; r < r1; ++r) {
             const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
             for (std::int64_t c = c0; c < c1; ++c)
                 j.y[c * j.rows + r] = j.dot(j.k, wr, j.x + static_cast<std::size_t>(c) * j.x_stride);
@@ -201,7 +188,6 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                       str("matmul: row length ", k, " is not a whole number of ", dtype_name(w.type), " blocks"));
     if (n_cols == 0) return status();
     detail::matmul_job job{vec_dot_function(w.type),
-                           vec_dot_x2_function(w.type),
                            static_cast<const unsigned char*>(w.data),
                            w.nb[1],
                            rows,
@@ -236,7 +222,6 @@ inline status matmul_quantized_group(const tensor_view* const* w, float* const* 
             return status(status_code::invalid_argument,
                           str("matmul: row length ", k, " is not a whole number of ", dtype_name(wi.type), " blocks"));
         g.jobs[i] = detail::matmul_job{vec_dot_function(wi.type),
-                                       vec_dot_x2_function(wi.type),
                                        static_cast<const unsigned char*>(wi.data),
                                        wi.nb[1],
                                        rows,
