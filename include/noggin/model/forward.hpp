@@ -291,7 +291,8 @@ struct forward_params {
     logits_mode logits = logits_mode::last;  // which rows to compute (default: last)
     float* logits_out = nullptr;             // where they go: n_vocab (last) or n_tokens·n_vocab (all) floats
     thread_pool pool{};                      // parallel work (default: the caller's thread only)
-    // Called between layers; returning false stops the pass with status cancelled (cache unchanged).
+    // Called between layers and between attention and feed-forward inside each; returning false stops
+    // the pass with status cancelled (cache unchanged).
     bool (*should_continue)(void* user) = nullptr;
     void* user = nullptr;                    // passed to should_continue
 };
@@ -433,6 +434,8 @@ inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, con
         shared_input in_o{a.attn, nt, Q, a.q81, a.q8k, &pool};
         NOGGIN_TRY(project(L.wo, in_o, a.tmp));
         cpu::add(x0, a.tmp, x0, nt * E);
+        if (fp.should_continue != nullptr && !fp.should_continue(fp.user))  // also inside the layer (~half the work)
+            return status(status_code::cancelled, "forward: cancelled by the host");
 
         // SwiGLU feed-forward; gate and up from one quantized input.
         const float* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
