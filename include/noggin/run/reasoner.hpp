@@ -18,6 +18,10 @@
 // every forward pass, so it takes effect within one layer's work. Async: call run() (or async_entry
 // through the host's thread_pool hook) on a worker and poll() events on the game thread.
 //
+// Threads: cancel(), end_thinking_now(), busy() and poll() may be called from any thread while step()
+// or run() works on another; everything else (ask, inspection, save/restore) only while not busy. The
+// object is not movable (it holds atomics): construct it in place, then reasoner::create(r, ...).
+//
 // Next turns never re-prefill the conversation: the new rendering is compared token by token with the
 // cache; the cache is cut back to the first difference — for R1, the start of the previous turn's
 // reasoning, which the template drops — and only what follows is prefilled. Exact, because every
@@ -275,72 +279,103 @@ public:
         w.raw(session_.logits(), static_cast<std::size_t>(session_.n_vocab()) * sizeof(float));
         return session_.save(std::string(ex.begin(), ex.end()));
     }
-    // Refused (everything unchanged) when the session refuses the bytes; see session::restore.
+    // Refused (everything unchanged) when the session refuses the bytes (see session::restore), when the
+    // reasoner's part is from another version (unsupported), or when it was saved with a grammar and
+    // none is set now (invalid_argument).
     status restore(const std::uint8_t* data, std::size_t size) {
         if (busy_.load()) return status(status_code::invalid_argument, "reasoner: busy");
-        std::string extra;
-        NOGGIN_TRY(session_.restore(data, size, &extra));
-        detail::byte_reader rd{reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()};
-        if (rd.u32() != 1) return status(status_code::unsupported, "reasoner state: unknown version");
-        std::vector<text::chat_message> msgs(static_cast<std::size_t>(std::min<std::uint64_t>(rd.u64(), 1u << 20)));
-        for (text::chat_message& m : msgs) m.role = rd.bytes(), m.content = rd.bytes();
-        const std::uint32_t stv = rd.u32();
-        auto read_ids = [&rd](auto& v) {
-            const std::uint64_t n = rd.u64();
-            if (n > rd.n / 4) {
-                rd.bad = true;
-                return;
-            }
-            v.clear();
-            for (std::uint64_t i = 0; i < n; ++i) v.push_back(rd.i32());
+        struct probe {
+            reasoner* self;
+            saved_turn parsed;
+        } pr{this, saved_turn{}};
+        auto check = [](void* user, const std::string& extra) -> status {
+            probe& p = *static_cast<probe*>(user);
+            return p.self->parse_saved(extra, p.parsed);
         };
-        std::vector<std::int32_t> pre, gen, hist;
-        std::deque<std::int32_t> forced;
-        read_ids(pre);
-        const std::uint64_t pre_at = rd.u64();
-        read_ids(forced);
-        read_ids(gen);
-        std::string pend = rd.bytes(), hold = rd.bytes(), think = rd.bytes(), ans = rd.bytes();
-        const bool started = rd.u32() != 0;
-        std::int64_t st[8];
-        for (std::int64_t& v : st) v = rd.i64();
-        read_ids(hist);
-        const bool has_grammar = rd.u32() != 0;
-        std::string gbytes = has_grammar ? rd.bytes() : std::string();
-        std::vector<float> logits(static_cast<std::size_t>(session_.n_vocab()));
-        rd.take(logits.data(), logits.size() * sizeof(float));
-        if (rd.bad || stv > 3 || pre_at > pre.size()) return status(status_code::format_error, "reasoner state: malformed");
-        if (has_grammar) {
-            if (params_.grammar == nullptr) return status(status_code::invalid_argument, "reasoner state: saved with a grammar, none set");
-            result<sample::grammar_state> g = params_.grammar->load_state(gbytes);
-            if (!g.ok()) return g.status();
-            grammar_ = std::move(g.value());
-        } else {
-            grammar_ = sample::grammar_state();
-        }
-        messages_ = std::move(msgs);
-        state_ = static_cast<reasoner_state>(stv);
-        prefill_ = std::move(pre);
-        prefill_at_ = static_cast<std::size_t>(pre_at);
-        forced_ = std::move(forced);
-        generated_ = std::move(gen);
-        utf8_pending_ = std::move(pend);
-        hold_ = std::move(hold);
-        thinking_text_ = std::move(think);
-        answer_text_ = std::move(ans);
-        answer_started_ = started;
-        stats_ = turn_stats{};
-        stats_.prompt_tokens = st[0], stats_.prefilled_tokens = st[1], stats_.thinking_tokens = st[2];
-        stats_.thinking_finish_tokens = st[3], stats_.forced_tokens = st[4], stats_.answer_tokens = st[5];
-        stats_.waits = static_cast<std::int32_t>(st[6]), stats_.think_forced_end = st[7] != 0;
-        sampler_.set_history(hist.data(), hist.size());
-        std::copy(logits.begin(), logits.end(), session_.logits_mut());
+        NOGGIN_TRY(session_.restore(data, size, nullptr, check, &pr));
+        saved_turn& t = pr.parsed;
+        grammar_ = std::move(t.grammar);
+        messages_ = std::move(t.messages);
+        state_ = t.state;
+        prefill_ = std::move(t.prefill);
+        prefill_at_ = t.prefill_at;
+        forced_ = std::move(t.forced);
+        generated_ = std::move(t.generated);
+        utf8_pending_ = std::move(t.pending);
+        hold_ = std::move(t.hold);
+        thinking_text_ = std::move(t.thinking);
+        answer_text_ = std::move(t.answer);
+        answer_started_ = t.answer_started;
+        stats_ = t.stats;
+        sampler_.set_history(t.history.data(), t.history.size());
+        std::copy(t.logits.begin(), t.logits.end(), session_.logits_mut());
         cancel_.store(false);
         end_thinking_.store(false);
         return status();
     }
 
 private:
+    // The reasoner's part of a saved state, parsed and checked before anything is applied.
+    struct saved_turn {
+        std::vector<text::chat_message> messages;
+        reasoner_state state = reasoner_state::idle;
+        std::vector<std::int32_t> prefill, generated, history;
+        std::size_t prefill_at = 0;
+        std::deque<std::int32_t> forced;
+        std::string pending, hold, thinking, answer;
+        bool answer_started = false;
+        turn_stats stats{};
+        sample::grammar_state grammar;
+        std::vector<float> logits;
+    };
+
+    status parse_saved(const std::string& extra, saved_turn& t) const {
+        detail::byte_reader rd{reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()};
+        if (rd.u32() != 1) return status(status_code::unsupported, "reasoner state: unknown version");
+        const std::uint64_t n_msgs = rd.u64();
+        if (n_msgs > extra.size() / 16) return status(status_code::format_error, "reasoner state: malformed");
+        t.messages.resize(static_cast<std::size_t>(n_msgs));
+        for (text::chat_message& m : t.messages) m.role = rd.bytes(), m.content = rd.bytes();
+        const std::uint32_t stv = rd.u32();
+        auto read_ids = [&rd](auto& v) {
+            const std::uint64_t n = rd.u64();
+            if (n > (rd.n - rd.at) / 4) {
+                rd.bad = true;
+                return;
+            }
+            v.clear();
+            for (std::uint64_t i = 0; i < n; ++i) v.push_back(rd.i32());
+        };
+        read_ids(t.prefill);
+        const std::uint64_t pre_at = rd.u64();
+        read_ids(t.forced);
+        read_ids(t.generated);
+        t.pending = rd.bytes(), t.hold = rd.bytes(), t.thinking = rd.bytes(), t.answer = rd.bytes();
+        t.answer_started = rd.u32() != 0;
+        std::int64_t st[8];
+        for (std::int64_t& v : st) v = rd.i64();
+        read_ids(t.history);
+        const bool has_grammar = rd.u32() != 0;
+        const std::string gbytes = has_grammar ? rd.bytes() : std::string();
+        t.logits.assign(static_cast<std::size_t>(session_.n_vocab()), 0.0f);
+        rd.take(t.logits.data(), t.logits.size() * sizeof(float));
+        if (rd.bad || rd.at != rd.n || stv > 3 || pre_at > t.prefill.size())
+            return status(status_code::format_error, "reasoner state: malformed");
+        if (has_grammar) {
+            if (params_.grammar == nullptr)
+                return status(status_code::invalid_argument, "reasoner state: saved with a grammar, none is set");
+            result<sample::grammar_state> g = params_.grammar->load_state(gbytes);
+            if (!g.ok()) return g.status();
+            t.grammar = std::move(g.value());
+        }
+        t.state = static_cast<reasoner_state>(stv);
+        t.prefill_at = static_cast<std::size_t>(pre_at);
+        t.stats.prompt_tokens = st[0], t.stats.prefilled_tokens = st[1], t.stats.thinking_tokens = st[2];
+        t.stats.thinking_finish_tokens = st[3], t.stats.forced_tokens = st[4], t.stats.answer_tokens = st[5];
+        t.stats.waits = static_cast<std::int32_t>(st[6]), t.stats.think_forced_end = st[7] != 0;
+        return status();
+    }
+
     static bool keep_going(void* user) { return !static_cast<reasoner*>(user)->cancel_.load(std::memory_order_relaxed); }
 
     status render(std::vector<std::int32_t>& out) const {

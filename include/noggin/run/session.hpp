@@ -320,8 +320,11 @@ public:
 
     // Restore bytes from save(). Refused (session unchanged) with format_error (bad magic, truncated,
     // checksum mismatch — tampered), unsupported (other version) or invalid_argument (another model, KV
-    // type or a context too small for the saved positions). `extra_out` receives the extra bytes.
-    status restore(const std::uint8_t* data, std::size_t size, std::string* extra_out = nullptr) {
+    // type or a context too small for the saved positions). `extra_out` receives the extra bytes;
+    // `check_extra` (optional) sees them before anything is applied, and a failure it returns refuses
+    // the state too (the layer above validates its own part that way).
+    status restore(const std::uint8_t* data, std::size_t size, std::string* extra_out = nullptr,
+                   status (*check_extra)(void* user, const std::string& extra) = nullptr, void* check_user = nullptr) {
         if (model_ == nullptr) return status(status_code::invalid_argument, "session::restore: not created");
         if (data == nullptr || size < 8 + 4 + 8) return status(status_code::format_error, "session state: too short");
         if (std::memcmp(data, detail::session_magic, 8) != 0)
@@ -359,6 +362,7 @@ public:
             return status(status_code::format_error, "session state: truncated or malformed");
         sample::rng rng_new;
         NOGGIN_TRY(rng_new.load(r, sizeof r));
+        if (check_extra != nullptr) NOGGIN_TRY(check_extra(check_user, extra));
         // Everything checked: apply.
         const std::uint8_t* src = data + kv_at;
         for (std::int64_t l = 0; l < n_layer; ++l) {
