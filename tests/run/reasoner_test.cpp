@@ -296,3 +296,38 @@ TEST_CASE("reasoner: context full — error by default, drop_oldest opt-in keeps
     CHECK(d.r.stats().reason != run::stop_reason::error);
     CHECK(d.r.messages().size() < 12);
 }
+
+TEST_CASE("reasoner: save inside a grammar-constrained answer; restore continues it; no grammar set is refused") {
+    REQUIRE(noggin_test::bundled().ok);
+    const auto& t = noggin_test::bundled();
+    const char* schema = R"({"type":"object","properties":{"gold":{"type":"integer"}},"required":["gold"]})";
+    auto v = sample::grammar_vocab::from_tokenizer(t.tok);
+    REQUIRE(v.ok());
+    auto m = sample::grammar_matcher::create(sample::grammar_from_json_schema(std::string_view(schema)).value(), v.value());
+    REQUIRE(m.ok());
+    run::reasoner_params p;
+    p.grammar = &m.value();
+    p.think_budget = 6;
+    p.answer_budget = 100;
+    fixture full(4, p), part(4, p), resumed(8, p);
+    full.turn("What is 4821+937?");
+    REQUIRE(part.r.ask("What is 4821+937?").ok());
+    while (part.r.state() != run::reasoner_state::idle && part.r.stats().answer_tokens < 2) part.r.step(std::chrono::microseconds(0));
+    REQUIRE(part.r.state() == run::reasoner_state::answering);
+    auto bytes = part.r.save();
+    REQUIRE(bytes.ok());
+    REQUIRE(resumed.r.restore(bytes->data(), bytes->size()).ok());
+    resumed.r.run();
+    CHECK(resumed.r.answer_text() == full.r.answer_text());
+    CHECK(resumed.r.generated_tokens() == full.r.generated_tokens());
+    CHECK(text::json_parse(resumed.r.answer_text()).ok());
+
+    run::reasoner_params no_grammar = p;
+    no_grammar.grammar = nullptr;
+    fixture other(4, no_grammar);
+    other.turn("What is 1+1?");
+    const auto before = other.r.get_session().tokens();
+    CHECK(other.r.restore(bytes->data(), bytes->size()).code() == status_code::invalid_argument);
+    CHECK(other.r.get_session().tokens() == before);
+    CHECK(other.r.messages().size() == 2);
+}
