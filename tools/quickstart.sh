@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build pkg-config libxsimd-dev doctest-dev libstb-dev)
+packages=(g++ cmake ninja-build pkg-config libxsimd-dev doctest-dev libstb-dev
+          libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

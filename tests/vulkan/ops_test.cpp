@@ -105,7 +105,8 @@ TEST_CASE("vulkan ops: matmul (matrix-vector and matrix-matrix) for every weight
     REQUIRE(split != nullptr);
     std::string table = "dtype  K    rows  NMSE mv       NMSE mm(11)   NMSE split mv/mm (chunks)\n";
     for (dtype t : weight_types) {
-        CAPTURE(dtype_name(t));
+        const std::string type_name = dtype_name(t);
+        CAPTURE(type_name);
         const std::int64_t block = dtype_info(t).block_elements;
         const std::int64_t K = block == 1 ? 67 : (block == 32 ? 96 : 512);  // odd K for the float types
         const std::int64_t rows = 37;
@@ -137,7 +138,8 @@ TEST_CASE("vulkan ops: get_rows (embedding) for every weight type, whole and spl
     if (ctx == nullptr) return;
     for (vulkan::context* c : {ctx, split_context()}) {
         for (dtype t : weight_types) {
-            CAPTURE(dtype_name(t));
+            const std::string type_name = dtype_name(t);
+            CAPTURE(type_name);
             const std::int64_t block = dtype_info(t).block_elements;
             const std::int64_t K = block == 1 ? 67 : (block == 32 ? 96 : 256), rows = 29;
             std::uint64_t rb = 0;
@@ -270,7 +272,8 @@ TEST_CASE("vulkan ops: kv_store + attention over F16 and F32 caches (GQA, causal
     const std::int64_t n_head = 6, n_head_kv = 2, D = 40, kvd = n_head_kv * D;
     const std::int64_t n_past = 131, n_tok = 3, n_kv = n_past + n_tok;  // 3 chunks of 64 keys
     for (dtype ct : {dtype::f16, dtype::f32}) {
-        CAPTURE(dtype_name(ct));
+        const std::string cache_name = dtype_name(ct);
+        CAPTURE(cache_name);
         const std::vector<float> keys = random_floats(static_cast<std::size_t>(n_kv * kvd), 41);
         const std::vector<float> vals = random_floats(static_cast<std::size_t>(n_kv * kvd), 42);
         const std::vector<float> q = random_floats(static_cast<std::size_t>(n_tok * n_head * D), 43, 0.5f);
@@ -318,8 +321,9 @@ TEST_CASE("vulkan ops: kv_store + attention over F16 and F32 caches (GQA, causal
         REQUIRE(rec.submit().ok());
         const std::vector<float> got = read_back(*ctx, ob, q.size());
         const double e = nmse(got.data(), ref.data(), ref.size());
-        const std::string what = std::string("attention NMSE (") + dtype_name(ct) + " cache): " + std::to_string(e);
-        MESSAGE(what);
+        char what[80];
+        std::snprintf(what, sizeof what, "attention NMSE (%s cache): %.2e", dtype_name(ct), e);
+        MESSAGE(std::string(what));
         CHECK(e < 1e-10);  // same cache contents; float vs double softmax
         // The device cache holds what the CPU conversion produced (F16 rounding identical).
         std::vector<unsigned char> kback(kc.size());
