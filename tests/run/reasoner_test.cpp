@@ -2,6 +2,7 @@
 // controls from another thread, reasoning drop vs full re-prefill, save/restore, JSON schema answers.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -132,17 +133,31 @@ TEST_CASE("reasoner: minimum thinking replaces an early </think> with Wait") {
     CHECK(f.r.stats().forced_tokens >= 1);
 }
 
+namespace {
+// Counts thinking events and slows the worker down a little (1 ms per event) so that the controlling
+// thread reliably acts while thoughts are still being generated.
+std::atomic<int> g_thinking_events{0};
+void slow_counter(void*, const run::event& e) {
+    if (e.type == run::event_type::thinking) ++g_thinking_events;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+void wait_for_thoughts(int n) {
+    while (g_thinking_events.load() < n) std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+}  // namespace
+
 TEST_CASE("reasoner: cancel and end_thinking_now from another thread") {
     REQUIRE(noggin_test::bundled().ok);
     {
         run::reasoner_params p;
-        p.think_budget = -1;
-        p.min_think = 100000;  // would think for ever
+        p.min_think = 100000;  // would think until the context is full
         p.max_waits = 1000000;
+        p.on_event = &slow_counter;
         fixture f(5, p, dtype::f16, 0);
+        g_thinking_events = 0;
         REQUIRE(f.r.ask("What is 4821+937?").ok());
         std::thread worker([&] { f.r.run(); });
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        wait_for_thoughts(5);
         const auto t0 = std::chrono::steady_clock::now();
         f.r.cancel();
         worker.join();
@@ -157,10 +172,12 @@ TEST_CASE("reasoner: cancel and end_thinking_now from another thread") {
         p.min_think = 100000;
         p.max_waits = 1000000;
         p.answer_budget = 20;
+        p.on_event = &slow_counter;
         fixture f(5, p, dtype::f16, 0);
+        g_thinking_events = 0;
         REQUIRE(f.r.ask("What is 4821+937?").ok());
         std::thread worker([&] { f.r.run(); });
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        wait_for_thoughts(5);
         f.r.end_thinking_now();
         worker.join();
         CHECK(f.r.stats().think_forced_end);
