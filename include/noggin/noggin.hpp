@@ -10,6 +10,7 @@
 //   text/     JSON, Unicode, tokenizers, chat templates
 //   model/    hyper-parameters and the forward pass
 //   sample/   sampler chain, seeded RNG, grammar constraints
+//   run/      sessions (KV cache, save/restore) and the reasoner (think/answer, budgets, stepping)
 // The Vulkan backend (vulkan/) is opt-in: include "noggin/vulkan/forward.hpp" where NOGGIN_VULKAN is on.
 #pragma once
 
@@ -43,3 +44,6 @@
 #include "sample/json_schema.hpp"
 #include "sample/rng.hpp"
 #include "sample/sampler.hpp"
+
+#include "run/reasoner.hpp"
+#include "run/session.hpp"
