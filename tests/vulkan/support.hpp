@@ -17,6 +17,11 @@
 
 #include "noggin/vulkan/ops.hpp"
 
+#if defined(__linux__)
+#include <dlfcn.h>
+#include <link.h>
+#endif
+
 namespace noggin_test {
 
 inline void vk_log(void*, noggin::log_level level, const char* msg) {
@@ -32,6 +37,23 @@ inline noggin::vulkan::context_params test_context_params() {
     return p;
 }
 
+// Keep every shared library loaded so far (the Vulkan loader, the ICD such as lavapipe, the validation
+// layer) mapped until exit. The loader unloads the driver and the layer when the last instance is
+// destroyed; the objects they keep in their globals then look leaked to LeakSanitizer, whose report
+// cannot be suppressed once the library is gone (TOOLCHAIN.md's lavapipe note). Pinning is harmless
+// without sanitizers: the process exits right after the tests anyway.
+inline void pin_loaded_libraries() {
+#if defined(__linux__)
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void*) -> int {
+            if (info->dlpi_name != nullptr && info->dlpi_name[0] == '/')
+                (void)dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+            return 0;
+        },
+        nullptr);
+#endif
+}
+
 struct shared_context {
     std::unique_ptr<noggin::vulkan::context> ctx;
     noggin::status why;  // creation failure
@@ -44,6 +66,7 @@ inline shared_context& shared() {
         auto r = noggin::vulkan::context::create(test_context_params());
         if (r.ok()) c.ctx = std::move(r.value());
         else c.why = r.status();
+        pin_loaded_libraries();
         return c;
     }();
     return s;
