@@ -248,23 +248,7 @@ inline size_t u8_count(std::string_view s) {
     for (size_t i = 0; i < s.size(); i += u8_len(s, i)) ++n;
     return n;
 }
-inline void u8_append(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(char(cp));
-    } else if (cp < 0x800) {
-        out.push_back(char(0xC0 | (cp >> 6)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(char(0xE0 | (cp >> 12)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(char(0xF0 | (cp >> 18)));
-        out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    }
-}
+inline void u8_append(std::string& out, uint32_t cp) { json_detail::append_utf8(out, cp); }
 // Python's str.isspace() for the characters templates meet (ASCII whitespace, \x1c-\x1f, NEL,
 // NBSP and the common Unicode spaces), given one code point's bytes.
 inline bool is_py_space(std::string_view cp) {
