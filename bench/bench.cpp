@@ -25,6 +25,7 @@
 
 #include <sys/resource.h>
 
+#include "read_bandwidth.hpp"
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/forward.hpp"
 #include "noggin/model/model.hpp"
@@ -48,49 +49,10 @@ double cpu_seconds() {
 
 // --- read bandwidth ---------------------------------------------------------------------------------------
 
-struct sum_job {
-    const float* data;
-    std::size_t n;  // floats, a multiple of 1024·32
-    float partial[64];
-};
-
-void sum_task(void* ctx, std::size_t begin, std::size_t end, std::size_t worker) {
-    sum_job& j = *static_cast<sum_job*>(ctx);
-    const std::size_t chunk = j.n / 1024;  // begin/end count 1/1024ths of the buffer
-    const float* p = j.data + begin * chunk;
-    const std::size_t n = (end - begin) * chunk;
-    float s = 0.0f;
-#if NOGGIN_SIMD_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (std::size_t i = 0; i + 32 <= n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-    }
-    alignas(32) float t[8];
-    _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (float v : t) s += v;
-#else
-    for (std::size_t i = 0; i < n; ++i) s += p[i];
-#endif
-    j.partial[worker % 64] += s;
-}
-
 // Best of 3 passes over a fresh 1 GiB buffer, GB/s; the buffer is freed before returning.
 double read_bandwidth(const noggin::thread_pool& pool) {
     std::vector<float> buf((std::size_t{1} << 30) / sizeof(float), 1.0f);
-    sum_job job{buf.data(), buf.size(), {}};
-    pool.run(1024, sum_task, &job);  // warm
-    double best = 0.0;
-    for (int r = 0; r < 3; ++r) {
-        const auto t0 = clock_type::now();
-        pool.run(1024, sum_task, &job);
-        best = std::max(best, static_cast<double>(buf.size() * sizeof(float)) / seconds_since(t0) / 1e9);
-    }
-    volatile float sink = job.partial[0];
-    (void)sink;
-    return best;
+    return noggin_bench::read_bandwidth(buf, pool, 3);
 }
 
 // --- memory -----------------------------------------------------------------------------------------------

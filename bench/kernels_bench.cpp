@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "read_bandwidth.hpp"
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/cpu/matmul.hpp"
 
@@ -27,51 +28,6 @@ using clock_type = std::chrono::steady_clock;
 
 double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-struct sum_job {
-    const float* data;
-    std::size_t n;  // floats
-    double partial[64];
-};
-
-void sum_task(void* ctx, std::size_t begin, std::size_t end, std::size_t worker) {
-    sum_job& j = *static_cast<sum_job*>(ctx);
-    const std::size_t chunk = j.n / 1024;  // begin/end count 1/1024ths of the buffer
-    const float* p = j.data + begin * chunk;
-    const std::size_t n = (end - begin) * chunk;
-    float s = 0.0f;
-#if NOGGIN_SIMD_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (std::size_t i = 0; i + 32 <= n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-    }
-    alignas(32) float t[8];
-    _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (float v : t) s += v;
-#else
-    for (std::size_t i = 0; i < n; ++i) s += p[i];
-#endif
-    j.partial[worker % 64] += s;
-}
-
-// Best-of-reps read bandwidth in GB/s over `bytes` of memory.
-double read_bandwidth(const std::vector<float>& buf, const noggin::thread_pool& pool, int reps) {
-    sum_job job{buf.data(), buf.size(), {}};
-    pool.run(1024, sum_task, &job);  // warm
-    double best = 0.0;
-    for (int r = 0; r < reps; ++r) {
-        const auto t0 = clock_type::now();
-        pool.run(1024, sum_task, &job);
-        const double s = seconds_since(t0);
-        best = std::max(best, static_cast<double>(buf.size() * sizeof(float)) / s / 1e9);
-    }
-    volatile double sink = job.partial[0];
-    (void)sink;
-    return best;
 }
 
 struct weights {
@@ -128,7 +84,7 @@ int main(int argc, char** argv) {
     const noggin::thread_pool pools[2] = {pool1.hook(), pool2.hook()};
     std::vector<float> bwbuf(min_bytes / sizeof(float), 1.0f);
     double bw_before[2], bw_after[2];
-    for (int t = 0; t < 2; ++t) bw_before[t] = read_bandwidth(bwbuf, pools[t], reps);
+    for (int t = 0; t < 2; ++t) bw_before[t] = noggin_bench::read_bandwidth(bwbuf, pools[t], reps);
     std::printf("read bandwidth (before): 1 thread %.1f GB/s, 2 threads %.1f GB/s\n", bw_before[0], bw_before[1]);
 
     const noggin::dtype types[] = {noggin::dtype::q4_0, noggin::dtype::q8_0, noggin::dtype::q4_k,
@@ -165,7 +121,7 @@ int main(int argc, char** argv) {
                         2.0 * static_cast<double>(k * rows * cols) / s / 1e9);
         }
     }
-    for (int t = 0; t < 2; ++t) bw_after[t] = read_bandwidth(bwbuf, pools[t], reps);
+    for (int t = 0; t < 2; ++t) bw_after[t] = noggin_bench::read_bandwidth(bwbuf, pools[t], reps);
     std::printf("read bandwidth (after):  1 thread %.1f GB/s, 2 threads %.1f GB/s\n", bw_after[0], bw_after[1]);
     return 0;
 }
