@@ -77,17 +77,33 @@ public:
     static result<model> create(std::shared_ptr<const gguf::file> file);
     // Memory-map and load `path`.
     static result<model> open(const std::string& path, const gguf::open_options& options = {});
+    // A model whose weights come from elsewhere (a Hugging Face folder: model/hf_folder.hpp). The
+    // caller has checked every view against `hp` (n_vocab filled in); `owner` keeps the bytes they
+    // point into alive for as long as the model or a copy of it lives. file() is then an empty GGUF file.
+    static result<model> from_parts(const noggin::model::hparams& hp, model_weights w, std::shared_ptr<const void> owner) {
+        if (owner == nullptr) return status(status_code::invalid_argument, "model::from_parts: null owner");
+        model m;
+        m.hp_ = hp;
+        m.w_ = std::move(w);
+        m.owner_ = std::move(owner);
+        return m;
+    }
 
     const noggin::model::hparams& hparams() const { return hp_; }
     const model_weights& weights() const { return w_; }
-    const gguf::file& file() const { return *file_; }
+    // The GGUF file the weights live in; an empty file (no keys, no tensors) for from_parts models.
+    const gguf::file& file() const {
+        static const gguf::file empty_file;
+        return file_ ? *file_ : empty_file;
+    }
     const std::shared_ptr<const gguf::file>& shared_file() const { return file_; }
-    bool empty() const { return file_ == nullptr; }
+    bool empty() const { return file_ == nullptr && owner_ == nullptr; }
 
 private:
-    std::shared_ptr<const gguf::file> file_;  // owns the bytes every view points into
+    std::shared_ptr<const gguf::file> file_;  // owns the bytes every view points into (GGUF models)
+    std::shared_ptr<const void> owner_;       // from_parts: owns the bytes instead (mappings, converted copies)
     noggin::model::hparams hp_;               // hyper-parameters (n_vocab filled in)
-    model_weights w_;                         // checked views into file_
+    model_weights w_;                         // checked views into file_ (or into owner_'s bytes)
 };
 
 // --- loading -------------------------------------------------------------------------------------------------

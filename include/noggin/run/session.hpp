@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,23 @@ inline std::uint64_t model_fingerprint(const model::model& m) {
             h = detail::fnv1a(t.data, n, h);
             h = detail::fnv1a(static_cast<const unsigned char*>(t.data) + (t.bytes - n), n, h);
         }
+    }
+    if (m.file().tensor_count() == 0) {  // model::from_parts (a Hugging Face folder): the weight views
+        const model::model_weights& w = m.weights();
+        auto view = [&h](const tensor_view& v) {
+            h = detail::fnv1a_value(static_cast<int>(v.type), h);
+            h = detail::fnv1a(v.ne, sizeof v.ne, h);
+            const std::uint64_t bytes = v.data != nullptr ? v.byte_size() : 0;
+            if (bytes == 0) return;
+            const std::size_t n = static_cast<std::size_t>(bytes < 64 ? bytes : 64);
+            h = detail::fnv1a(v.data, n, h);
+            h = detail::fnv1a(static_cast<const unsigned char*>(v.data) + (bytes - n), n, h);
+        };
+        for (const tensor_view* v : {&w.token_embd, &w.output_norm, &w.output}) view(*v);
+        for (const model::layer_weights& l : w.layers)
+            for (const tensor_view* v : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
+                                         &l.k_norm, &l.ffn_norm, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+                view(*v);
     }
     return h;
 }
