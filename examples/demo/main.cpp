@@ -2,7 +2,7 @@
 //
 //   noggin-demo                         three built-in questions to models/noggin-tiny-reasoner.gguf
 //   noggin-demo --prompt "What is 4821+937?" [--model FILE.gguf] [--max-tokens N]
-//   noggin-demo --inspect FILE.gguf     metadata, tensors and bytes by dtype of any GGUF file
+//   noggin-demo --inspect FILE.gguf     metadata, tensors, bytes by dtype and the memory it needs, of any GGUF file
 //
 // What it shows, end to end on the CPU: the GGUF reader, the tokenizer and the Jinja chat template read
 // from the file itself, the forward pass over a KV cache, greedy decoding, and a streaming detokenizer
@@ -47,6 +47,39 @@ std::string describe(const noggin::gguf::value_view& v) {
     }
 }
 
+// What the model needs at a few context lengths (model::estimate_memory: header only, nothing loaded).
+void print_memory(const noggin::gguf::file& f) {
+    noggin::model::memory_options o;
+    noggin::result<noggin::model::memory_estimate> first = noggin::model::estimate_memory(f, o);
+    if (!first.ok()) {
+        std::printf("\nmemory: not a model noggin runs (%s)\n", first.status().message().c_str());
+        return;
+    }
+    const auto mib = [](std::uint64_t b) { return static_cast<double>(b) / (1 << 20); };
+    std::printf("\nmemory in MiB (model::estimate_memory; F16 KV cache, CPU batch %lld, Vulkan batch %lld with %llu MiB bindings):\n"
+                "  %8s %9s %9s %9s %7s %10s   %13s %12s\n",
+                static_cast<long long>(o.max_batch), static_cast<long long>(o.vulkan_max_batch),
+                static_cast<unsigned long long>(o.vulkan_binding_limit >> 20), "context", "weights", "KV cache", "workspace",
+                "logits", "CPU total", "Vulkan device", "host-visible");
+    const std::int64_t train = first->hp.n_ctx_train;  // 512, 4096, 32768 tokens and the model's full context
+    std::vector<std::int64_t> contexts;
+    for (std::int64_t n : {std::int64_t{512}, std::int64_t{4096}, std::int64_t{32768}})
+        if (n < train) contexts.push_back(n);
+    contexts.push_back(train);
+    for (std::int64_t n : contexts) {
+        o.n_ctx = n;
+        noggin::result<noggin::model::memory_estimate> e = noggin::model::estimate_memory(f, o);
+        if (!e.ok()) continue;
+        const noggin::model::cpu_memory& c = e->cpu;
+        std::printf("  %8lld %9.1f %9.1f %9.1f %7.2f %10.1f   ", static_cast<long long>(n), mib(c.weights), mib(c.kv_cache),
+                    mib(c.workspace), mib(c.logits), mib(c.total()));
+        if (e->vulkan.supported)
+            std::printf("%13.1f %12.1f\n", mib(e->vulkan.device_local()), mib(e->vulkan.host_visible()));
+        else
+            std::printf("%26s\n", "(no Vulkan plan)");
+    }
+}
+
 int inspect(const std::string& path) {
     noggin::result<noggin::gguf::file> opened = noggin::gguf::file::open(path);
     if (!opened.ok()) {
@@ -76,6 +109,7 @@ int inspect(const std::string& path) {
     std::printf("\nbytes by dtype:\n");
     for (const auto& [name, bytes] : bytes_by_type)
         std::printf("  %-5s %10.3f MiB\n", name.c_str(), static_cast<double>(bytes) / (1 << 20));
+    print_memory(f);
     return 0;
 }
 

@@ -8,7 +8,7 @@
 //   formats/  GGUF reader and writer, memory-mapped files
 //   cpu/      scalar reference and SIMD kernels
 //   text/     JSON, Unicode, tokenizers, chat templates
-//   model/    hyper-parameters and the forward pass
+//   model/    hyper-parameters, the forward pass, memory estimates (ask before loading)
 //   sample/   sampler chain, seeded RNG, grammar constraints
 //   run/      sessions (KV cache, save/restore) and the reasoner (think/answer, budgets, stepping)
 // The Vulkan backend (vulkan/) is opt-in: include "noggin/vulkan/forward.hpp" where NOGGIN_VULKAN is on.
@@ -38,6 +38,7 @@
 
 #include "model/forward.hpp"
 #include "model/hparams.hpp"
+#include "model/memory.hpp"
 #include "model/model.hpp"
 
 #include "sample/grammar.hpp"
