@@ -31,6 +31,11 @@ check_embed() {  # NAME OUTPUT_FILE
 }
 
 add_subdirectory() {
+  # The README's "Embed noggin in 20 lines — C++" block is this program (less its two comment lines).
+  if ! awk '/^### Embed noggin in 20 lines — C\+\+/{f=1} f&&/^```cpp/{g=1;next} g&&/^```/{exit} g' README.md |
+      cmp -s - <(tail -n +3 tests/consumers/embed.cpp); then
+    echo "consumer add_subdirectory: README's 20-line C++ program differs from tests/consumers/embed.cpp" >&2; return 1
+  fi
   rm -rf "$work/add_subdirectory"
   cmake -S tests/consumers/add_subdirectory -B "$work/add_subdirectory" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DNOGGIN_SOURCE_DIR="$root" >/dev/null
