@@ -6,10 +6,11 @@
 The output holds every header that include/noggin/noggin.hpp reaches (core, formats, cpu, text, model,
 sample, run: the CPU library), each inlined once at its first include, so in dependency order; their
 `#pragma once` lines and the includes between them are dropped, each file's own header comment is kept
-and marked with its path. It needs only the C++17 standard library and xsimd (`<xsimd/xsimd.hpp>`) and
-threads (`-pthread`). The Vulkan backend (include/noggin/vulkan/) is not in it: it needs the Vulkan
-headers and a generated SPIR-V table, and stays in the source tree. The C API (include/noggin.h) is
-not in it either; it includes <noggin/noggin.hpp> and works beside the tree.
+and marked with its path. Then the C API, include/noggin.h: its declarations, and its implementation
+where the including C++ file defines NOGGIN_IMPLEMENTATION (C sources include noggin.h itself, which
+is C99). It needs only the C++17 standard library and xsimd (`<xsimd/xsimd.hpp>`) and threads
+(`-pthread`). The Vulkan backend (include/noggin/vulkan/) is not in it: it needs the Vulkan headers and
+a generated SPIR-V table, and stays in the source tree.
 
 --check: exit 1 unless OUT.hpp is already what this script would write (e.g. a vendored copy).
 Standard library only (Debian's python3).
@@ -82,6 +83,15 @@ def build():
     a = Amalgamator()
     a.add(ENTRY)
     body = "\n".join(a.out)
+    # The C API after the guard: noggin.h has its own guards, one for the declarations and one for the
+    # implementation, so a file that includes this header first plainly and later with
+    # NOGGIN_IMPLEMENTATION defined still gets the implementation (stb style).
+    tail = ""
+    c_api = os.path.join(INCLUDE, "noggin.h")
+    if os.path.isfile(c_api):
+        a.out = []
+        a.add(c_api)  # its one internal include (noggin/noggin.hpp) is already inlined above
+        tail = "\n" + "\n".join(a.out) + "\n"
     ver = version()
     files = "\n".join(f"//   {p}" for p in a.order)
     lic = "\n".join(("// " + l).rstrip() for l in license_text().split("\n"))
@@ -92,7 +102,9 @@ def build():
 // one file into your project; it needs the C++17 standard library, xsimd (<xsimd/xsimd.hpp>, e.g.
 // Debian's libxsimd-dev) and threads (-pthread). SIMD kernels follow your compiler flags (-mavx2 -mfma
 // -mf16c, -march=native, NEON); define NOGGIN_SCALAR_ONLY for the portable scalar path. The Vulkan
-// backend is not included (it lives in the source tree's include/noggin/vulkan/).
+// backend is not included (it lives in the source tree's include/noggin/vulkan/). The C API (noggin.h)
+// is, at the end: `#define NOGGIN_IMPLEMENTATION` before including this file in one C++ source compiles
+// its implementation; C sources include noggin.h (C99) itself.
 //
 //     #include "noggin.hpp"
 //     auto model = noggin::model::model::open("model.gguf");   // noggin::result<...>; never throws
@@ -103,13 +115,12 @@ def build():
 //
 // Files, in order:
 {files}
-#pragma once
 #ifndef NOGGIN_SINGLE_HEADER_HPP
 #define NOGGIN_SINGLE_HEADER_HPP
 #define NOGGIN_SINGLE_HEADER 1
 
 """
-    return head + body + "\n\n#endif  // NOGGIN_SINGLE_HEADER_HPP\n"
+    return head + body + "\n\n#endif  // NOGGIN_SINGLE_HEADER_HPP\n" + tail
 
 
 def main(argv):

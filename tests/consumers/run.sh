@@ -9,7 +9,8 @@
 #                      subprojects/noggin.wrap: a wrap-file whose tarball is this tree, served from
 #                      subprojects/packagecache as a downloaded release would be
 #   single_header      `python3 tools/amalgamate.py noggin.hpp`, then embed.cpp compiled against that one
-#                      file (+ the standard library, xsimd, -pthread) and run: same output as add_subdirectory
+#                      file (+ the standard library, xsimd, -pthread) and run: same output as add_subdirectory;
+#                      and the C example (C99, noggin.h) linked with the C API compiled from that file
 # Usage: tests/consumers/run.sh [NAME...]   (default: all, in the order above). Prints "consumer NAME: ok"
 # for each; exits non-zero at the first failure.
 set -euo pipefail
@@ -111,6 +112,7 @@ single_header() {
   local dir=$work/single_header
   rm -rf "$dir"; mkdir -p "$dir/include/noggin"
   python3 tools/amalgamate.py "$dir/include/noggin/noggin.hpp" >/dev/null
+  python3 tools/amalgamate.py "$dir/include/noggin/noggin.hpp" --check  # deterministic: --check agrees
   # Only that file is on the include path (embed.cpp includes <noggin/noggin.hpp>); -Werror keeps it clean.
   $cxx -std=c++17 -O1 -march=native -Wall -Wextra -Werror -I"$dir/include" tests/consumers/embed.cpp -o "$dir/embed" -pthread
   "$dir/embed" "$model" >"$dir/out.txt"
@@ -120,7 +122,18 @@ single_header() {
     diff "$work/add_subdirectory/out.txt" "$dir/out.txt" >&2 || true
     return 1
   fi
-  python3 tools/amalgamate.py "$dir/include/noggin/noggin.hpp" --check
+  # The C API from the same file: its implementation in one C++ unit, examples/c/main.c compiled as C99
+  # against noggin.h alone (the C header a C host includes), linked and run on the bundled model.
+  if [ -f include/noggin.h ] && [ -f examples/c/main.c ]; then
+    mkdir -p "$dir/c/include"
+    cp include/noggin.h "$dir/c/include/"
+    printf '#define NOGGIN_IMPLEMENTATION\n#include <noggin/noggin.hpp>\n' >"$dir/c/impl.cpp"
+    $cxx -std=c++17 -O1 -march=native -Wall -Wextra -Werror -I"$dir/include" -c "$dir/c/impl.cpp" -o "$dir/c/impl.o"
+    ${CC:-cc} -std=c99 -pedantic -Wall -Werror -O1 -I"$dir/c/include" -c examples/c/main.c -o "$dir/c/main.o"
+    $cxx "$dir/c/main.o" "$dir/c/impl.o" -o "$dir/c/example" -pthread
+    "$dir/c/example" "$model" >"$dir/c/out.txt"
+    check_embed single_header "$dir/c/out.txt"
+  fi
 }
 
 rm -f "$work/prefix/.done"
