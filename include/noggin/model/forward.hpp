@@ -13,10 +13,19 @@
 //     s = ctx->decode(&next, 1);                                        // one decode step
 //     ctx->kv().truncate(n_keep);                                       // drop positions ≥ n_keep
 //
-// Sections: kv_cache · workspace · forward (params, the layer loop) · context
+// Several sequences in one pass (many sessions decoding together; the weights are read once per pass):
+//
+//     noggin::model::forward_segment seg[2];
+//     seg[0].kv = &kv_a;  seg[0].tokens = &tok_a;  seg[0].n_tokens = 1;  seg[0].logits_out = logits_a;
+//     seg[1].kv = &kv_b;  seg[1].tokens = prompt_b;  seg[1].n_tokens = 20; seg[1].logits_out = logits_b;
+//     s = noggin::model::forward_batch(m, ws, seg, 2, bp);   // ws: workspace_params::logits_rows ≥ 2 ideally
+//
+// `forward` is the one-segment case of `forward_batch` (one implementation).
+//
+// Sections: kv_cache · workspace · forward (params, segments, the layer loop, forward_batch, forward) · context
 //
 // Guarantees: a call that fails (tokens out of range, batch beyond the context, cancelled by the host)
-// leaves the cache's n_past as it was; positions at or past n_past are never read. Memory comes from the
+// leaves every cache's n_past as it was; positions at or past n_past are never read. Memory comes from the
 // allocator hook once, at create; parallel work goes through the thread_pool hook. Matmuls quantize their
 // input once into the weights' activation format (cpu::vec_dot_type), and the same quantized input feeds
 // Q, K and V, and gate and up.
@@ -172,16 +181,28 @@ private:
 
 namespace detail {
 struct forward_access;
-}
+
+// One sequence's share of an internal chunk: rows [row0, row0 + n) of the workspace hold its tokens at
+// positions p0 .. p0 + n − 1. Carved in the workspace (at most max_batch per chunk).
+struct batch_slice {
+    kv_cache* kv;                 // the sequence's cache
+    const std::int32_t* tokens;   // its n tokens in this chunk
+    std::int64_t row0, n, p0;     // first row, rows, position of the first row
+    std::int64_t keep0;           // rows [keep0, n) go on past the last layer's KV store (n: none)
+    float* out;                   // logits of row keep0 (then one n_vocab row per kept row); null when none
+};
+}  // namespace detail
 
 // --- workspace --------------------------------------------------------------------------------------------------
 
 struct workspace_params {
-    std::int64_t max_batch = 256;           // tokens per internal chunk; longer batches run in chunks (default 256)
+    std::int64_t max_batch = 256;           // rows (tokens of all sequences) per internal chunk; more run in chunks (default 256)
+    std::int64_t logits_rows = 0;           // n_vocab-float rows where forward_batch gathers the logits of several sequences
+                                            // to compute them in one output matmul; 0 = one output matmul per sequence (default)
     allocator alloc = default_allocator();  // where the scratch comes from (default: operator new)
 };
 
-// Activation scratch for up to max_batch tokens of one model. Not tied to a KV cache: several caches
+// Activation scratch for up to max_batch rows of one model. Not tied to a KV cache: several caches
 // (sessions) may share one workspace as long as their forward calls do not overlap.
 class workspace {
 public:
@@ -193,6 +214,8 @@ public:
         if (m.empty()) return status(status_code::invalid_argument, "workspace::create: empty model");
         if (p.max_batch <= 0 || p.max_batch > 65536)
             return status(status_code::invalid_argument, str("workspace: max_batch ", p.max_batch, " not in 1..65536"));
+        if (p.logits_rows < 0 || p.logits_rows > 4096)
+            return status(status_code::invalid_argument, str("workspace: logits_rows ", p.logits_rows, " not in 0..4096"));
         const hparams& hp = m.hparams();
         const std::size_t B = static_cast<std::size_t>(p.max_batch);
         const std::size_t E = static_cast<std::size_t>(hp.n_embd), Q = static_cast<std::size_t>(hp.q_dim()),
@@ -210,6 +233,7 @@ public:
         }
         workspace w;
         w.max_batch_ = p.max_batch;
+        w.logits_rows_ = p.logits_rows;
         std::size_t off = 0;
         auto carve = [&](std::size_t bytes) {
             const std::size_t at = off;
@@ -217,6 +241,8 @@ public:
             return at;
         };
         const std::size_t o_pos = carve(B * sizeof(std::int32_t));
+        const std::size_t o_item = carve(3 * B * sizeof(std::int32_t));
+        const std::size_t o_slice = carve(B * sizeof(detail::batch_slice));
         const std::size_t o_x = carve(B * E * sizeof(float));
         const std::size_t o_xb = carve(B * E * sizeof(float));
         const std::size_t o_q = carve(B * Q * sizeof(float));
@@ -228,9 +254,12 @@ public:
         const std::size_t o_up = carve(B * F * sizeof(float));
         const std::size_t o_q81 = carve(k_q81 > 0 ? B * cpu::activation_row_bytes(dtype::q8_1, k_q81) : 0);
         const std::size_t o_q8k = carve(k_q8k > 0 ? B * cpu::activation_row_bytes(dtype::q8_k, k_q8k) : 0);
+        const std::size_t o_logits = carve(static_cast<std::size_t>(p.logits_rows) * static_cast<std::size_t>(hp.n_vocab) * sizeof(float));
         NOGGIN_TRY(w.mem_.allocate(p.alloc, off, "workspace"));
         unsigned char* base = w.mem_.data();
         w.pos_ = reinterpret_cast<std::int32_t*>(base + o_pos);
+        w.item_ = reinterpret_cast<std::int32_t*>(base + o_item);
+        w.slices_ = reinterpret_cast<detail::batch_slice*>(base + o_slice);
         w.x_ = reinterpret_cast<float*>(base + o_x);
         w.xb_ = reinterpret_cast<float*>(base + o_xb);
         w.q_ = reinterpret_cast<float*>(base + o_q);
@@ -242,6 +271,7 @@ public:
         w.up_ = reinterpret_cast<float*>(base + o_up);
         w.q81_ = k_q81 > 0 ? base + o_q81 : nullptr;
         w.q8k_ = k_q8k > 0 ? base + o_q8k : nullptr;
+        w.logits_ = p.logits_rows > 0 ? reinterpret_cast<float*>(base + o_logits) : nullptr;
         w.n_embd_ = hp.n_embd;
         w.q_dim_ = hp.q_dim();
         w.kv_dim_ = hp.kv_dim();
@@ -251,6 +281,7 @@ public:
     }
 
     std::int64_t max_batch() const { return max_batch_; }
+    std::int64_t logits_rows() const { return logits_rows_; }
     std::size_t byte_size() const { return mem_.size(); }
     // True when this workspace was made for `m` (or a copy of it: the same weights).
     bool fits(const model& m) const {
@@ -263,9 +294,12 @@ private:
     friend struct detail::forward_access;
     detail::owned_block mem_;
     std::int64_t max_batch_ = 0;
+    std::int64_t logits_rows_ = 0;
     std::int64_t n_embd_ = 0, q_dim_ = 0, kv_dim_ = 0, n_ff_ = 0;  // the dimensions it was sized for
     const void* weights_id_ = nullptr;  // token_embd data of the model it was made for (identity)
     std::int32_t* pos_ = nullptr;  // [B] positions
+    std::int32_t* item_ = nullptr; // [3][B] single-row attention items: source row, output row, slice
+    detail::batch_slice* slices_ = nullptr;  // [B] the sequences of one chunk
     float* x_ = nullptr;           // [B][n_embd] residual stream
     float* xb_ = nullptr;          // [B][n_embd] normed input of a sub-layer
     float* q_ = nullptr;           // [B][n_head·head_dim]
@@ -277,6 +311,7 @@ private:
     float* up_ = nullptr;          // [B][n_ff]
     unsigned char* q81_ = nullptr; // [B] Q8_1 activation rows (null when no weight needs Q8_1)
     unsigned char* q8k_ = nullptr; // [B] Q8_K activation rows (null when no weight needs Q8_K)
+    float* logits_ = nullptr;      // [logits_rows][n_vocab] gathered logits (null when logits_rows = 0)
 };
 
 // --- forward ----------------------------------------------------------------------------------------------------
@@ -294,6 +329,21 @@ struct forward_params {
     // Called between layers and between attention and feed-forward inside each; returning false stops
     // the pass with status cancelled (cache unchanged).
     bool (*should_continue)(void* user) = nullptr;
+    void* user = nullptr;                    // passed to should_continue
+};
+
+// One sequence of a batched pass (forward_batch): its cache, the tokens to append, which logits to write.
+struct forward_segment {
+    kv_cache* kv = nullptr;                  // the sequence's cache: tokens go to positions kv->n_past() .. (required)
+    const std::int32_t* tokens = nullptr;    // n_tokens token ids (required)
+    std::int64_t n_tokens = 0;               // ≥ 1
+    logits_mode logits = logits_mode::last;  // which of its rows get logits (default: last)
+    float* logits_out = nullptr;             // n_vocab (last) or n_tokens·n_vocab (all) floats; unused for none
+};
+
+struct forward_batch_params {
+    thread_pool pool{};                      // parallel work (default: the caller's thread only)
+    bool (*should_continue)(void* user) = nullptr;  // as forward_params::should_continue: false stops the whole pass
     void* user = nullptr;                    // passed to should_continue
 };
 
@@ -347,25 +397,61 @@ inline void add_bias(float* y, const tensor_view& b, std::int64_t n, std::int64_
 // The workspace's buffers, as the forward pass uses them.
 struct forward_access {
     std::int32_t* pos;
-    float *x, *xb, *q, *k, *v, *attn, *tmp, *gate, *up;
+    std::int32_t *item_src, *item_dst, *item_slice;
+    batch_slice* slices;
+    float *x, *xb, *q, *k, *v, *attn, *tmp, *gate, *up, *logits;
     unsigned char *q81, *q8k;
+    std::int64_t max_batch, logits_rows;
     explicit forward_access(workspace& w)
-        : pos(w.pos_), x(w.x_), xb(w.xb_), q(w.q_), k(w.k_), v(w.v_), attn(w.attn_), tmp(w.tmp_), gate(w.gate_),
-          up(w.up_), q81(w.q81_), q8k(w.q8k_) {}
+        : pos(w.pos_), item_src(w.item_), item_dst(w.item_ + w.max_batch_), item_slice(w.item_ + 2 * w.max_batch_),
+          slices(w.slices_), x(w.x_), xb(w.xb_), q(w.q_), k(w.k_), v(w.v_), attn(w.attn_), tmp(w.tmp_), gate(w.gate_),
+          up(w.up_), logits(w.logits_), q81(w.q81_), q8k(w.q8k_), max_batch(w.max_batch_), logits_rows(w.logits_rows_) {}
 };
 
-// One chunk of n ≤ max_batch tokens at positions p0 .. p0+n-1. `out` receives logits rows per `mode`
-// (for `last`: only row n-1).
-inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, const std::int32_t* tokens, std::int64_t n,
-                            std::int64_t p0, logits_mode mode, float* out, const forward_params& fp) {
+// Attention of single rows (decode steps of several sequences) in one parallel_for over (row, head):
+// each item computes exactly what cpu::attention computes for that row and head against its own cache.
+struct single_rows_job {
+    const forward_access* a;
+    std::int64_t layer;                           // which layer's K/V rows
+    std::int64_t n_head, group, head_dim, q_dim;  // group = n_head / n_head_kv
+};
+inline void single_rows_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const single_rows_job& j = *static_cast<const single_rows_job*>(ctx);
+    const forward_access& a = *j.a;
+    cpu::attention_params ap;  // one query head against its one KV head
+    ap.n_head = 1;
+    ap.n_head_kv = 1;
+    ap.head_dim = j.head_dim;
+    const thread_pool serial{};
+    for (std::size_t it = begin; it < end; ++it) {
+        const std::int64_t i = static_cast<std::int64_t>(it) / j.n_head, h = static_cast<std::int64_t>(it) % j.n_head;
+        const batch_slice& s = a.slices[a.item_slice[i]];
+        const std::int64_t r = a.item_src[i], o = a.item_dst[i];
+        const std::int64_t p = s.p0 + (r - s.row0);  // this row's position: it sees keys 0 .. p
+        const std::uint64_t rb = s.kv->row_bytes();
+        const std::size_t head_off = static_cast<std::size_t>((h / j.group) * j.head_dim) * (s.kv->type() == dtype::f16 ? 2u : 4u);
+        const cpu::kv_cache_view view{s.kv->k_data(j.layer) + head_off, s.kv->v_data(j.layer) + head_off, s.kv->type(), rb, rb};
+        (void)cpu::attention(a.q + r * j.q_dim + h * j.head_dim, 1, p, view, p + 1, a.attn + o * j.q_dim + h * j.head_dim,
+                             ap, serial);  // cannot fail: the shapes were checked for the whole pass
+    }
+}
+
+// One chunk of `n_rows` ≤ max_batch rows described by a.slices[0 .. n_slices): embeds the tokens, runs
+// every layer (projections over all rows at once; RoPE at each row's position; KV store and attention
+// per sequence against its own cache), and writes the logits of the kept rows. No cache's n_past changes.
+inline status forward_chunk(const model& m, forward_access& a, std::int64_t n_slices, std::int64_t n_rows,
+                            const forward_batch_params& fp) {
     const hparams& hp = m.hparams();
     const model_weights& W = m.weights();
     const thread_pool& pool = fp.pool;
-    const std::int64_t E = hp.n_embd, Q = hp.q_dim(), KV = hp.kv_dim(), F = hp.n_ff, D = hp.head_dim;
+    const std::int64_t E = hp.n_embd, Q = hp.q_dim(), KV = hp.kv_dim(), F = hp.n_ff, D = hp.head_dim, V = hp.n_vocab;
 
-    for (std::int64_t t = 0; t < n; ++t) {
-        a.pos[t] = static_cast<std::int32_t>(p0 + t);
-        cpu::dequantize_row(W.token_embd.type, W.token_embd.row(tokens[t]), a.x + t * E, E);
+    for (std::int64_t si = 0; si < n_slices; ++si) {
+        const batch_slice& s = a.slices[si];
+        for (std::int64_t t = 0; t < s.n; ++t) {
+            a.pos[s.row0 + t] = static_cast<std::int32_t>(s.p0 + t);
+            cpu::dequantize_row(W.token_embd.type, W.token_embd.row(s.tokens[t]), a.x + (s.row0 + t) * E, E);
+        }
     }
     cpu::rope_params rp;
     rp.mode = hp.rope_mode;
@@ -377,69 +463,95 @@ inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, con
     ap.n_head = hp.n_head;
     ap.n_head_kv = hp.n_head_kv;
     ap.head_dim = D;
-    const bool f16_kv = kv.type() == dtype::f16;
+    single_rows_job srj{&a, 0, hp.n_head, hp.n_head / hp.n_head_kv, D, Q};
+    std::int64_t n_kept = 0;  // rows that go on past the last layer's KV store
+    for (std::int64_t si = 0; si < n_slices; ++si) n_kept += a.slices[si].n - a.slices[si].keep0;
 
     for (std::int64_t il = 0; il < hp.n_layer; ++il) {
         if (fp.should_continue != nullptr && !fp.should_continue(fp.user))
             return status(status_code::cancelled, "forward: cancelled by the host");
         const layer_weights& L = W.layers[static_cast<std::size_t>(il)];
         const float* attn_norm = static_cast<const float*>(L.attn_norm.data);
-        for (std::int64_t t = 0; t < n; ++t) cpu::rmsnorm(a.x + t * E, attn_norm, a.xb + t * E, E, hp.rms_eps);
+        for (std::int64_t t = 0; t < n_rows; ++t) cpu::rmsnorm(a.x + t * E, attn_norm, a.xb + t * E, E, hp.rms_eps);
 
-        // Q, K, V from one quantized input.
-        shared_input in{a.xb, n, E, a.q81, a.q8k, &pool};
+        // Q, K, V from one quantized input, all rows of all sequences: the weights are read once.
+        shared_input in{a.xb, n_rows, E, a.q81, a.q8k, &pool};
         {
             const tensor_view* wqkv[3] = {&L.wq, &L.wk, &L.wv};
             float* const yqkv[3] = {a.q, a.k, a.v};
             NOGGIN_TRY(project_group(wqkv, yqkv, 3, in));
         }
-        add_bias(a.q, L.bq, n, Q);
-        add_bias(a.k, L.bk, n, KV);
-        add_bias(a.v, L.bv, n, KV);
+        add_bias(a.q, L.bq, n_rows, Q);
+        add_bias(a.k, L.bk, n_rows, KV);
+        add_bias(a.v, L.bv, n_rows, KV);
         if (L.q_norm.data != nullptr) {
             const float* qn = static_cast<const float*>(L.q_norm.data);
             const float* kn = static_cast<const float*>(L.k_norm.data);
-            for (std::int64_t r = 0; r < n * hp.n_head; ++r) cpu::rmsnorm(a.q + r * D, qn, a.q + r * D, D, hp.rms_eps);
-            for (std::int64_t r = 0; r < n * hp.n_head_kv; ++r) cpu::rmsnorm(a.k + r * D, kn, a.k + r * D, D, hp.rms_eps);
+            for (std::int64_t r = 0; r < n_rows * hp.n_head; ++r) cpu::rmsnorm(a.q + r * D, qn, a.q + r * D, D, hp.rms_eps);
+            for (std::int64_t r = 0; r < n_rows * hp.n_head_kv; ++r) cpu::rmsnorm(a.k + r * D, kn, a.k + r * D, D, hp.rms_eps);
         }
-        cpu::rope(a.q, n, hp.n_head, D, a.pos, rp);
-        cpu::rope(a.k, n, hp.n_head_kv, D, a.pos, rp);
+        cpu::rope(a.q, n_rows, hp.n_head, D, a.pos, rp);
+        cpu::rope(a.k, n_rows, hp.n_head_kv, D, a.pos, rp);
 
-        // Append K and V at positions p0 .. p0+n-1.
-        unsigned char* kc = kv.k_data(il);
-        unsigned char* vc = kv.v_data(il);
-        const std::uint64_t rb = kv.row_bytes();
-        for (std::int64_t t = 0; t < n; ++t) {
-            unsigned char* kr = kc + static_cast<std::uint64_t>(p0 + t) * rb;
-            unsigned char* vr = vc + static_cast<std::uint64_t>(p0 + t) * rb;
-            if (f16_kv) {
-                cpu::f32_to_f16_row(a.k + t * KV, reinterpret_cast<f16*>(kr), KV);
-                cpu::f32_to_f16_row(a.v + t * KV, reinterpret_cast<f16*>(vr), KV);
-            } else {
-                std::memcpy(kr, a.k + t * KV, static_cast<std::size_t>(KV) * sizeof(float));
-                std::memcpy(vr, a.v + t * KV, static_cast<std::size_t>(KV) * sizeof(float));
+        // Append each sequence's K and V at its positions p0 .. p0+n-1 (rows ≥ n_past: not yet valid).
+        for (std::int64_t si = 0; si < n_slices; ++si) {
+            const batch_slice& s = a.slices[si];
+            unsigned char* kc = s.kv->k_data(il);
+            unsigned char* vc = s.kv->v_data(il);
+            const std::uint64_t rb = s.kv->row_bytes();
+            for (std::int64_t t = 0; t < s.n; ++t) {
+                const float* kr = a.k + (s.row0 + t) * KV;
+                const float* vr = a.v + (s.row0 + t) * KV;
+                unsigned char* kd = kc + static_cast<std::uint64_t>(s.p0 + t) * rb;
+                unsigned char* vd = vc + static_cast<std::uint64_t>(s.p0 + t) * rb;
+                if (s.kv->type() == dtype::f16) {
+                    cpu::f32_to_f16_row(kr, reinterpret_cast<f16*>(kd), KV);
+                    cpu::f32_to_f16_row(vr, reinterpret_cast<f16*>(vd), KV);
+                } else {
+                    std::memcpy(kd, kr, static_cast<std::size_t>(KV) * sizeof(float));
+                    std::memcpy(vd, vr, static_cast<std::size_t>(KV) * sizeof(float));
+                }
             }
         }
-        const cpu::kv_cache_view view{kc, vc, kv.type(), rb, rb};
 
-        // In the last layer only the rows whose logits are wanted go on past the KV store: none for a
-        // prefill without logits, the last one for logits_mode::last.
+        // In the last layer only the rows whose logits are wanted go on past the KV store, packed to the
+        // front (row c of the packed rows = the c-th kept row): none for a prefill without logits, a
+        // sequence's final row for logits_mode::last. Earlier layers keep every row in place.
         const bool last_layer = il == hp.n_layer - 1;
-        if (last_layer && mode == logits_mode::none) break;
-        const std::int64_t t0 = last_layer && mode == logits_mode::last ? n - 1 : 0;
-        const std::int64_t nt = n - t0;
-        float* x0 = a.x + t0 * E;
-        NOGGIN_TRY(cpu::attention(a.q + t0 * Q, nt, p0 + t0, view, p0 + n, a.attn, ap, pool));
+        if (last_layer && n_kept == 0) break;
+        const std::int64_t nt = last_layer ? n_kept : n_rows;
+        std::int64_t c = 0, n_single = 0;
+        for (std::int64_t si = 0; si < n_slices; ++si) {
+            const batch_slice& s = a.slices[si];
+            const std::int64_t from = last_layer ? s.keep0 : 0, cnt = s.n - from;
+            if (cnt <= 0) continue;
+            if (cnt == 1) {  // decode steps: gathered into one parallel_for below
+                a.item_src[n_single] = static_cast<std::int32_t>(s.row0 + from);
+                a.item_dst[n_single] = static_cast<std::int32_t>(c);
+                a.item_slice[n_single] = static_cast<std::int32_t>(si);
+                ++n_single;
+            } else {
+                const cpu::kv_cache_view view{s.kv->k_data(il), s.kv->v_data(il), s.kv->type(), s.kv->row_bytes(), s.kv->row_bytes()};
+                NOGGIN_TRY(cpu::attention(a.q + (s.row0 + from) * Q, cnt, s.p0 + from, view, s.p0 + s.n, a.attn + c * Q, ap, pool));
+            }
+            if (c != s.row0 + from)  // pack the residual rows of the kept rows (c < row0 + from: front to back is safe)
+                std::memmove(a.x + c * E, a.x + (s.row0 + from) * E, static_cast<std::size_t>(cnt * E) * sizeof(float));
+            c += cnt;
+        }
+        if (n_single > 0) {
+            srj.layer = il;
+            pool.run(static_cast<std::size_t>(n_single * hp.n_head), single_rows_task, &srj);
+        }
 
         shared_input in_o{a.attn, nt, Q, a.q81, a.q8k, &pool};
         NOGGIN_TRY(project(L.wo, in_o, a.tmp));
-        cpu::add(x0, a.tmp, x0, nt * E);
+        cpu::add(a.x, a.tmp, a.x, nt * E);
         if (fp.should_continue != nullptr && !fp.should_continue(fp.user))  // also inside the layer (~half the work)
             return status(status_code::cancelled, "forward: cancelled by the host");
 
         // SwiGLU feed-forward; gate and up from one quantized input.
         const float* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
-        for (std::int64_t t = 0; t < nt; ++t) cpu::rmsnorm(x0 + t * E, ffn_norm, a.xb + t * E, E, hp.rms_eps);
+        for (std::int64_t t = 0; t < nt; ++t) cpu::rmsnorm(a.x + t * E, ffn_norm, a.xb + t * E, E, hp.rms_eps);
         shared_input in_f{a.xb, nt, E, a.q81, a.q8k, &pool};
         {
             const tensor_view* wgu[2] = {&L.ffn_gate, &L.ffn_up};
@@ -449,57 +561,140 @@ inline status forward_chunk(const model& m, kv_cache& kv, forward_access& a, con
         cpu::silu_mul(a.gate, a.up, a.gate, nt * F);
         shared_input in_d{a.gate, nt, F, a.q81, a.q8k, &pool};
         NOGGIN_TRY(project(L.ffn_down, in_d, a.tmp));
-        cpu::add(x0, a.tmp, x0, nt * E);
+        cpu::add(a.x, a.tmp, a.x, nt * E);
     }
+    if (n_kept == 0) return status();
 
-    if (mode == logits_mode::none) return status();
-    const std::int64_t first = mode == logits_mode::last ? n - 1 : 0;
-    const std::int64_t rows = n - first;
+    // Output norm and matmul over the kept rows. Where each row's logits go: one run of consecutive
+    // destinations (one sequence) is written in place; otherwise the rows are gathered through the
+    // workspace's logits rows (one matmul per logits_rows rows) or, without them, one matmul per run.
     const float* out_norm = static_cast<const float*>(W.output_norm.data);
-    for (std::int64_t t = 0; t < rows; ++t) cpu::rmsnorm(a.x + (first + t) * E, out_norm, a.xb + t * E, E, hp.rms_eps);
-    shared_input in_out{a.xb, rows, E, a.q81, a.q8k, &pool};
-    return project(W.output, in_out, out);
+    for (std::int64_t t = 0; t < n_kept; ++t) cpu::rmsnorm(a.x + t * E, out_norm, a.xb + t * E, E, hp.rms_eps);
+    auto dest = [&](std::int64_t row) {  // destination of packed row `row`
+        std::int64_t at = 0;
+        for (std::int64_t si = 0; si < n_slices; ++si) {
+            const batch_slice& s = a.slices[si];
+            const std::int64_t cnt = s.n - s.keep0;
+            if (row < at + cnt) return s.out + (row - at) * V;
+            at += cnt;
+        }
+        return static_cast<float*>(nullptr);
+    };
+    std::int64_t run_end = 1;  // rows [0, run_end) have consecutive destinations
+    while (run_end < n_kept && dest(run_end) == dest(0) + run_end * V) ++run_end;
+    if (run_end == n_kept || a.logits == nullptr) {
+        for (std::int64_t r0 = 0; r0 < n_kept;) {
+            std::int64_t r1 = r0 + 1;
+            while (r1 < n_kept && dest(r1) == dest(r0) + (r1 - r0) * V) ++r1;
+            shared_input in_out{a.xb + r0 * E, r1 - r0, E, a.q81, a.q8k, &pool};
+            NOGGIN_TRY(project(W.output, in_out, dest(r0)));
+            r0 = r1;
+        }
+        return status();
+    }
+    for (std::int64_t r0 = 0; r0 < n_kept; r0 += a.logits_rows) {
+        const std::int64_t cnt = std::min(a.logits_rows, n_kept - r0);
+        shared_input in_out{a.xb + r0 * E, cnt, E, a.q81, a.q8k, &pool};
+        NOGGIN_TRY(project(W.output, in_out, a.logits));
+        for (std::int64_t r = 0; r < cnt; ++r)
+            std::memcpy(dest(r0 + r), a.logits + r * V, static_cast<std::size_t>(V) * sizeof(float));
+    }
+    return status();
 }
 
 }  // namespace detail
+
+// Run several sequences in one pass: segment i appends its n_tokens tokens at positions
+// kv->n_past() .. to its own cache and writes its logits per its logits mode. Every projection runs once
+// over the rows of all segments (the weights are read once per pass, not once per sequence); RoPE uses
+// each row's own position; the KV store and attention are per sequence. Rows beyond the workspace's
+// max_batch run in chunks (a segment may span chunks). Each segment's results equal a forward() of it
+// alone up to the summation order of a matmul over a different number of columns (bit-equal while
+// both stay below cpu::gemm_min_cols rows per chunk).
+// Errors — nothing changes in any cache: invalid_argument (no segments, a null or out-of-vocabulary
+// token, missing logits buffer, two segments on one cache, a cache or workspace made for another
+// model), limit_exceeded (a segment's tokens do not fit its cache), cancelled.
+inline status forward_batch(const model& m, workspace& ws, const forward_segment* segs, std::size_t n_segs,
+                            const forward_batch_params& params = {}) {
+    if (m.empty()) return status(status_code::invalid_argument, "forward: empty model");
+    const hparams& hp = m.hparams();
+    if (!ws.fits(m)) return status(status_code::invalid_argument, "forward: the workspace was not made for this model");
+    if (segs == nullptr || n_segs == 0) return status(status_code::invalid_argument, "forward: no segments");
+    for (std::size_t i = 0; i < n_segs; ++i) {
+        const forward_segment& s = segs[i];
+        const std::string which = n_segs > 1 ? str(" (segment ", i, ")") : std::string();
+        if (s.kv == nullptr || !s.kv->valid() || s.kv->n_layer() != hp.n_layer || s.kv->kv_dim() != hp.kv_dim())
+            return status(status_code::invalid_argument, str("forward: the KV cache was not made for this model", which));
+        if (s.n_tokens <= 0 || s.tokens == nullptr) return status(status_code::invalid_argument, str("forward: no tokens", which));
+        if (s.logits != logits_mode::none && s.logits_out == nullptr)
+            return status(status_code::invalid_argument, str("forward: logits requested but logits_out is null", which));
+        const std::int64_t n_past = s.kv->n_past();
+        if (s.n_tokens > s.kv->n_ctx() - n_past)
+            return status(status_code::limit_exceeded, str("forward: ", s.n_tokens, " tokens at position ", n_past,
+                                                           " exceed the context of ", s.kv->n_ctx(), " positions", which));
+        for (std::int64_t t = 0; t < s.n_tokens; ++t)
+            if (s.tokens[t] < 0 || s.tokens[t] >= hp.n_vocab)
+                return status(status_code::invalid_argument, str("forward: token ", s.tokens[t], " at index ", t,
+                                                                 " is outside the vocabulary of ", hp.n_vocab, which));
+        for (std::size_t j = 0; j < i; ++j)
+            if (segs[j].kv == s.kv) return status(status_code::invalid_argument, str("forward: segments ", j, " and ", i, " share one KV cache"));
+    }
+
+    detail::forward_access a(ws);
+    const std::int64_t B = ws.max_batch(), V = hp.n_vocab;
+    std::size_t seg = 0;
+    std::int64_t done = 0;  // tokens of segs[seg] already run
+    while (seg < n_segs) {
+        // Fill one chunk with up to B rows, segment after segment.
+        std::int64_t rows = 0, n_slices = 0;
+        while (seg < n_segs && rows < B) {
+            const forward_segment& s = segs[seg];
+            const std::int64_t take = std::min(B - rows, s.n_tokens - done);
+            const bool final_part = done + take == s.n_tokens;
+            detail::batch_slice& sl = a.slices[n_slices++];
+            sl.kv = s.kv;
+            sl.tokens = s.tokens + done;
+            sl.row0 = rows;
+            sl.n = take;
+            sl.p0 = s.kv->n_past() + done;
+            sl.keep0 = take;
+            sl.out = nullptr;
+            if (s.logits == logits_mode::all) {
+                sl.keep0 = 0;
+                sl.out = s.logits_out + static_cast<std::size_t>(done) * static_cast<std::size_t>(V);
+            } else if (s.logits == logits_mode::last && final_part) {
+                sl.keep0 = take - 1;
+                sl.out = s.logits_out;
+            }
+            rows += take;
+            done += take;
+            if (final_part) ++seg, done = 0;
+        }
+        status st = detail::forward_chunk(m, a, n_slices, rows, params);
+        if (!st.ok()) return st;  // no n_past was advanced: every cache is as before
+    }
+    for (std::size_t i = 0; i < n_segs; ++i) NOGGIN_TRY(segs[i].kv->set_n_past(segs[i].kv->n_past() + segs[i].n_tokens));
+    return status();
+}
 
 // Run `n_tokens` tokens at positions kv.n_past() .. kv.n_past() + n_tokens − 1 and append their keys and
 // values to `kv`. Logits go to params.logits_out per params.logits. Errors (cache unchanged):
 // invalid_argument (null or out-of-vocabulary tokens, missing logits buffer, cache or workspace made
 // for another model), limit_exceeded (the tokens do not fit in the cache), cancelled.
+// The one-segment case of forward_batch.
 inline status forward(const model& m, kv_cache& kv, workspace& ws, const std::int32_t* tokens, std::int64_t n_tokens,
                       const forward_params& params = {}) {
-    if (m.empty()) return status(status_code::invalid_argument, "forward: empty model");
-    const hparams& hp = m.hparams();
-    if (!kv.valid() || kv.n_layer() != hp.n_layer || kv.kv_dim() != hp.kv_dim())
-        return status(status_code::invalid_argument, "forward: the KV cache was not made for this model");
-    if (!ws.fits(m)) return status(status_code::invalid_argument, "forward: the workspace was not made for this model");
-    if (n_tokens <= 0 || tokens == nullptr) return status(status_code::invalid_argument, "forward: no tokens");
-    if (params.logits != logits_mode::none && params.logits_out == nullptr)
-        return status(status_code::invalid_argument, "forward: logits requested but logits_out is null");
-    const std::int64_t n_past = kv.n_past();
-    if (n_tokens > kv.n_ctx() - n_past)
-        return status(status_code::limit_exceeded, str("forward: ", n_tokens, " tokens at position ", n_past,
-                                                       " exceed the context of ", kv.n_ctx(), " positions"));
-    for (std::int64_t i = 0; i < n_tokens; ++i)
-        if (tokens[i] < 0 || tokens[i] >= hp.n_vocab)
-            return status(status_code::invalid_argument,
-                          str("forward: token ", tokens[i], " at index ", i, " is outside the vocabulary of ", hp.n_vocab));
-
-    detail::forward_access a(ws);
-    const std::int64_t B = ws.max_batch();
-    for (std::int64_t done = 0; done < n_tokens; done += B) {
-        const std::int64_t n = std::min(B, n_tokens - done);
-        const bool final_chunk = done + n == n_tokens;
-        logits_mode mode = params.logits;
-        float* out = params.logits_out;
-        if (mode == logits_mode::all) out += static_cast<std::size_t>(done) * static_cast<std::size_t>(hp.n_vocab);
-        if (mode == logits_mode::last && !final_chunk) mode = logits_mode::none;
-        status s = detail::forward_chunk(m, kv, a, tokens + done, n, n_past + done, mode, out, params);
-        if (!s.ok()) return s;  // n_past was never advanced: the cache is as before
-    }
-    NOGGIN_TRY(kv.set_n_past(n_past + n_tokens));
-    return status();
+    forward_segment seg;
+    seg.kv = &kv;
+    seg.tokens = tokens;
+    seg.n_tokens = n_tokens;
+    seg.logits = params.logits;
+    seg.logits_out = params.logits_out;
+    forward_batch_params bp;
+    bp.pool = params.pool;
+    bp.should_continue = params.should_continue;
+    bp.user = params.user;
+    return forward_batch(m, ws, &seg, 1, bp);
 }
 
 // --- context ----------------------------------------------------------------------------------------------------

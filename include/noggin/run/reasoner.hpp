@@ -130,6 +130,8 @@ enum class reasoner_state : int { idle = 0, prefilling = 1, thinking = 2, answer
 
 // --- reasoner ------------------------------------------------------------------------------------------
 
+class reasoner_group;
+
 class reasoner {
 public:
     reasoner() = default;
@@ -194,6 +196,7 @@ public:
         stats_.prompt_tokens = static_cast<std::int64_t>(target.size());
         stats_.prefilled_tokens = static_cast<std::int64_t>(prefill_.size());
         reset_turn();
+        has_pending_ = false;
         cancel_.store(false);
         end_thinking_.store(false);
         state_ = reasoner_state::prefilling;
@@ -309,12 +312,15 @@ public:
         stats_ = t.stats;
         sampler_.set_history(t.history.data(), t.history.size());
         std::copy(t.logits.begin(), t.logits.end(), session_.logits_mut());
+        has_pending_ = false;
         cancel_.store(false);
         end_thinking_.store(false);
         return status();
     }
 
 private:
+    friend class reasoner_group;  // run/group.hpp: prepare_input / feed batched / complete_input
+
     // The reasoner's part of a saved state, parsed and checked before anything is applied.
     struct saved_turn {
         std::vector<text::chat_message> messages;
@@ -425,6 +431,11 @@ private:
         queue_.push_back(std::move(e));
     }
 
+    bool ended(stop_reason why, const status& s = status()) {  // finish(), for prepare_input: nothing to feed
+        finish(why, s);
+        return false;
+    }
+
     void finish(stop_reason why, const status& s = status()) {
         last_status_ = s;
         if (state_ == reasoner_state::answering || state_ == reasoner_state::thinking) {
@@ -492,22 +503,37 @@ private:
         if (tok_->encode(text, ids, eo).ok()) forced_.insert(forced_.end(), ids.begin(), ids.end());
     }
 
+    // One unit of work in three phases, so that a reasoner_group can run the middle one for many
+    // reasoners in a single batched forward pass while each reasoner's own logic stays here, the same
+    // whether it is stepped alone or in a group:
+    //   prepare_input()   decide what to feed next — the next prompt chunk, or the next token (forced or
+    //                     sampled from the current logits; its text, events, budgets, grammar and stop
+    //                     strings are handled here); false when there is nothing to feed (idle, or the
+    //                     turn just ended);
+    //   feed              run pending_ through the model (alone: feed_alone(); in a group: batched);
+    //   complete_input(s) account for the fed input (or its failure).
     void work_once() {
+        if (!prepare_input()) return;
+        complete_input(feed_alone());
+    }
+
+    status feed_alone() { return session_.prefill(pending_.tokens, pending_.n_tokens, pending_.want_logits); }
+
+    bool prepare_input() {
         using clock = std::chrono::steady_clock;
-        const auto t0 = clock::now();
-        if (state_ == reasoner_state::idle) return;
-        if (cancel_.load()) return finish(stop_reason::cancelled, status(status_code::cancelled, "reasoner: cancelled"));
+        if (has_pending_) return true;
+        if (state_ == reasoner_state::idle) return false;
+        pending_.t0 = clock::now();
+        if (cancel_.load()) return ended(stop_reason::cancelled, status(status_code::cancelled, "reasoner: cancelled"));
         if (state_ == reasoner_state::prefilling) {
             const std::size_t grain = static_cast<std::size_t>(session_.params().max_batch);
             const std::size_t n = std::min(grain, prefill_.size() - prefill_at_);
-            const bool last = prefill_at_ + n == prefill_.size();
-            const status s = session_.prefill(prefill_.data() + prefill_at_, static_cast<std::int64_t>(n), last);
-            stats_.prefill_ms += std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-            if (s.code() == status_code::cancelled) return finish(stop_reason::cancelled, s);
-            if (!s.ok()) return finish(s.code() == status_code::limit_exceeded ? stop_reason::context_full : stop_reason::error, s);
-            prefill_at_ += n;
-            if (last) state_ = reasoner_state::thinking;
-            return;
+            pending_.prefill = true;
+            pending_.tokens = prefill_.data() + prefill_at_;
+            pending_.n_tokens = static_cast<std::int64_t>(n);
+            pending_.want_logits = prefill_at_ + n == prefill_.size();
+            has_pending_ = true;
+            return true;
         }
         const bool thinking = state_ == reasoner_state::thinking;
         std::int32_t tok = -1;
@@ -527,31 +553,31 @@ private:
                 forced = true;
             } else {
                 result<std::int32_t> r = sample_token(false);
-                if (!r.ok()) return finish(stop_reason::error, r.status());
+                if (!r.ok()) return ended(stop_reason::error, r.status());
                 tok = r.value();
                 if (tok == think_end_ && stats_.thinking_tokens < params_.min_think && stats_.waits < params_.max_waits) {
                     ++stats_.waits;
                     push_forced_text(params_.wait_text);
-                    if (forced_.empty()) return finish(stop_reason::error, status(status_code::internal, "reasoner: empty wait text"));
+                    if (forced_.empty()) return ended(stop_reason::error, status(status_code::internal, "reasoner: empty wait text"));
                     tok = forced_.front();
                     forced_.pop_front();
                     forced = true;
                 } else if (tok == tok_->eos_id()) {
-                    return finish(stop_reason::eos);
+                    return ended(stop_reason::eos);
                 } else if (tok != think_end_) {
                     if (over) ++stats_.thinking_finish_tokens;
                     else ++stats_.thinking_tokens;
                 }
             }
         } else {
-            if (params_.answer_budget >= 0 && stats_.answer_tokens >= params_.answer_budget) return finish(stop_reason::answer_budget);
+            if (params_.answer_budget >= 0 && stats_.answer_tokens >= params_.answer_budget) return ended(stop_reason::answer_budget);
             result<std::int32_t> r = sample_token(grammar_.valid());
-            if (!r.ok()) return finish(stop_reason::error, r.status());
+            if (!r.ok()) return ended(stop_reason::error, r.status());
             tok = r.value();
-            if (tok == tok_->eos_id() || (grammar_.valid() && params_.grammar->vocab().is_end(tok))) return finish(stop_reason::eos);
+            if (tok == tok_->eos_id() || (grammar_.valid() && params_.grammar->vocab().is_end(tok))) return ended(stop_reason::eos);
             if (grammar_.valid()) {
                 const status g = grammar_.accept_token(tok);
-                if (!g.ok()) return finish(stop_reason::error, g);
+                if (!g.ok()) return ended(stop_reason::error, g);
             }
             ++stats_.answer_tokens;
         }
@@ -575,13 +601,33 @@ private:
             if (thinking) emit_thinking(text);
             else stop_now = emit_answer(text);
         }
-        if (stop_now) return finish(stop_reason::stop_string);
-        if (!thinking && grammar_.valid() && grammar_.is_finished()) return finish(stop_reason::grammar_complete);
-        if (session_.n_past() >= session_.n_ctx()) return finish(stop_reason::context_full);
+        if (stop_now) return ended(stop_reason::stop_string);
+        if (!thinking && grammar_.valid() && grammar_.is_finished()) return ended(stop_reason::grammar_complete);
+        if (session_.n_past() >= session_.n_ctx()) return ended(stop_reason::context_full);
 
-        const status s = session_.decode(tok);
-        const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-        (thinking ? stats_.think_ms : stats_.answer_ms) += ms;
+        pending_.prefill = false;
+        pending_.thinking = thinking;
+        pending_.token = tok;
+        pending_.tokens = &pending_.token;
+        pending_.n_tokens = 1;
+        pending_.want_logits = true;
+        has_pending_ = true;
+        return true;
+    }
+
+    void complete_input(const status& s) {
+        using clock = std::chrono::steady_clock;
+        has_pending_ = false;
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - pending_.t0).count();
+        if (pending_.prefill) {
+            stats_.prefill_ms += ms;
+            if (s.code() == status_code::cancelled) return finish(stop_reason::cancelled, s);
+            if (!s.ok()) return finish(s.code() == status_code::limit_exceeded ? stop_reason::context_full : stop_reason::error, s);
+            prefill_at_ += static_cast<std::size_t>(pending_.n_tokens);
+            if (pending_.want_logits) state_ = reasoner_state::thinking;
+            return;
+        }
+        (pending_.thinking ? stats_.think_ms : stats_.answer_ms) += ms;
         if (s.code() == status_code::cancelled) {
             generated_.pop_back();  // not in the cache
             return finish(stop_reason::cancelled, s);
@@ -620,6 +666,16 @@ private:
     std::vector<float> scratch_;                  // masked logits
     turn_stats stats_{};
     status last_status_{};
+    struct pending_input {                        // what prepare_input() chose to feed next
+        bool prefill = false;                     // a prompt chunk (else one generated token)
+        bool thinking = false;                    // the token was generated while thinking
+        const std::int32_t* tokens = nullptr;     // into prefill_, or &token
+        std::int64_t n_tokens = 0;
+        bool want_logits = true;                  // the last prompt chunk, or a token
+        std::int32_t token = -1;
+        std::chrono::steady_clock::time_point t0; // when the unit of work began (phase timings)
+    } pending_;
+    bool has_pending_ = false;                    // pending_ is chosen but not yet fed
     std::atomic<bool> cancel_{false}, end_thinking_{false}, busy_{false};
     std::mutex queue_mu_;
     std::deque<event> queue_;

@@ -13,7 +13,18 @@
 //     s->restore(bytes.data(), bytes.size());             // refused (session unchanged) if tampered/mismatched
 //     auto npc2 = noggin::run::session::create_from_prefix(*s, persona_len, sp);   // shares the persona's KV
 //
-// Sections: session_params · fingerprint (model identity) · byte writer/reader · session
+// Many sessions stepping together: one forward pass decodes a token for each (the weights are read once
+// per step, not once per session). Give them one shared workspace so that each extra session adds only
+// its KV cache and its logits:
+//
+//     auto ws = noggin::model::workspace::create(model, {/*max_batch*/ 64, /*logits_rows*/ 8}).value();
+//     sp.workspace = &ws;                                  // every session of the group
+//     noggin::run::session* group[3] = {&a, &b, &c};
+//     std::int32_t next[3] = {ta, tb, tc};
+//     noggin::run::decode_together(group, next, 3, ws, pool);   // each logits() now holds its next-token logits
+//
+// Sections: session_params · fingerprint (model identity) · byte writer/reader · session ·
+//           forward_together / decode_together
 //
 // Context full: prefill/decode past n_ctx fail with limit_exceeded and change nothing (the reasoner
 // offers the opt-in "drop the oldest turns" policy, since only it knows where turns begin).
@@ -50,6 +61,10 @@ struct session_params {
     std::uint64_t seed = 0;                 // seed of the session's sampling RNG (default 0)
     thread_pool pool{};                     // parallel work inside a forward pass (default: caller's thread)
     allocator alloc = default_allocator();  // KV cache, workspace, logits memory (default: operator new)
+    // Activation scratch shared with other sessions (not owned; made for the same model; must outlive the
+    // session; sessions sharing it must not run forward passes at the same time). Null = the session
+    // makes its own workspace of max_batch tokens (default).
+    model::workspace* workspace = nullptr;
 };
 
 // --- fingerprint ---------------------------------------------------------------------------------------
@@ -192,6 +207,10 @@ constexpr std::uint32_t session_version = 1;
 
 // --- session -------------------------------------------------------------------------------------------
 
+class session;
+struct session_input;
+inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool);
+
 class session {
 public:
     session() = default;
@@ -206,16 +225,21 @@ public:
         kp.alloc = p.alloc;
         result<model::kv_cache> kv = model::kv_cache::create(m, kp);
         if (!kv.ok()) return kv.status();
-        model::workspace_params wp;
-        wp.max_batch = p.max_batch;
-        wp.alloc = p.alloc;
-        result<model::workspace> ws = model::workspace::create(m, wp);
-        if (!ws.ok()) return ws.status();
+        if (p.max_batch <= 0) return status(status_code::invalid_argument, str("session: max_batch ", p.max_batch, " must be ≥ 1"));
         session s;
+        if (p.workspace != nullptr) {
+            if (!p.workspace->fits(m)) return status(status_code::invalid_argument, "session: the shared workspace was not made for this model");
+        } else {
+            model::workspace_params wp;
+            wp.max_batch = p.max_batch;
+            wp.alloc = p.alloc;
+            result<model::workspace> ws = model::workspace::create(m, wp);
+            if (!ws.ok()) return ws.status();
+            s.ws_ = std::move(ws.value());
+        }
         s.model_ = &m;
         s.params_ = p;
         s.kv_ = std::move(kv.value());
-        s.ws_ = std::move(ws.value());
         s.logits_.assign(static_cast<std::size_t>(m.hparams().n_vocab), 0.0f);
         s.rng_.seed(p.seed);
         s.fingerprint_ = model_fingerprint(m);
@@ -259,7 +283,7 @@ public:
         fp.pool = params_.pool;
         fp.should_continue = should_continue_;
         fp.user = should_continue_user_;
-        NOGGIN_TRY(model::forward(*model_, kv_, ws_, tokens, n, fp));
+        NOGGIN_TRY(model::forward(*model_, kv_, scratch(), tokens, n, fp));
         tokens_.insert(tokens_.end(), tokens, tokens + n);
         return status();
     }
@@ -273,7 +297,7 @@ public:
         fp.pool = params_.pool;
         fp.should_continue = should_continue_;
         fp.user = should_continue_user_;
-        NOGGIN_TRY(model::forward(*model_, kv_, ws_, tokens, n, fp));
+        NOGGIN_TRY(model::forward(*model_, kv_, scratch(), tokens, n, fp));
         tokens_.insert(tokens_.end(), tokens, tokens + n);
         return status();
     }
@@ -292,6 +316,9 @@ public:
         should_continue_user_ = user;
     }
     void set_pool(const thread_pool& pool) { params_.pool = pool; }
+    // The should_continue hook set above (null when none).
+    bool (*should_continue_fn() const)(void*) { return should_continue_; }
+    void* should_continue_user() const { return should_continue_user_; }
 
     // --- state ---------------------------------------------------------------------------------------
     const float* logits() const { return logits_.data(); }  // n_vocab floats of the last forwarded token
@@ -305,6 +332,14 @@ public:
     const session_params& params() const { return params_; }
     std::uint64_t fingerprint() const { return fingerprint_; }
     bool valid() const { return model_ != nullptr; }
+    const model::kv_cache& kv() const { return kv_; }
+    // The workspace forward passes use: the shared one of session_params::workspace, or its own.
+    model::workspace& scratch() { return params_.workspace != nullptr ? *params_.workspace : ws_; }
+    // Bytes this session holds: KV cache + its own workspace (0 when shared) + logits + token history.
+    std::size_t memory_bytes() const {
+        return kv_.byte_size() + (params_.workspace != nullptr ? 0 : ws_.byte_size()) + logits_.capacity() * sizeof(float) +
+               tokens_.capacity() * sizeof(std::int32_t);
+    }
 
     // --- save / restore ------------------------------------------------------------------------------
     // Everything needed to continue exactly: tokens, KV rows [0, n_past), RNG, plus `extra` bytes that
@@ -429,10 +464,11 @@ public:
     }
 
 private:
+    friend status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool);
     const model::model* model_ = nullptr;  // shared, not owned; must outlive the session
     session_params params_{};
     model::kv_cache kv_;
-    model::workspace ws_;
+    model::workspace ws_;                  // own scratch (empty when params_.workspace is set)
     std::vector<float> logits_;            // n_vocab
     std::vector<std::int32_t> tokens_;     // tokens at positions [0, n_past)
     sample::rng rng_;
@@ -440,5 +476,77 @@ private:
     bool (*should_continue_)(void*) = nullptr;
     void* should_continue_user_ = nullptr;
 };
+
+// --- forward_together / decode_together -------------------------------------------------------------
+
+// One session's part of a batched pass.
+struct session_input {
+    session* s = nullptr;                  // the session whose cache receives the tokens (required)
+    const std::int32_t* tokens = nullptr;  // n_tokens ids (required)
+    std::int64_t n_tokens = 0;             // ≥ 1: one for a decode step, more for a prefill chunk
+    bool want_logits = true;               // write the last token's logits to s->logits() (default)
+};
+
+namespace detail {
+struct together_hook {
+    const session_input* in;
+    std::size_t n;
+};
+// The pass goes on while every session's own should_continue hook says so.
+inline bool together_continue(void* user) {
+    const together_hook& h = *static_cast<const together_hook*>(user);
+    for (std::size_t i = 0; i < h.n; ++i) {
+        const session& s = *h.in[i].s;
+        if (s.should_continue_fn() != nullptr && !s.should_continue_fn()(s.should_continue_user())) return false;
+    }
+    return true;
+}
+}  // namespace detail
+
+// Run every session's tokens in ONE forward pass over their shared model (model::forward_batch): each
+// projection reads the weights once for all sessions. `ws` is made for that model; with
+// workspace_params::logits_rows ≥ n the logits of all sessions come from one output matmul. Each
+// session's own should_continue hook is checked between layers; any false cancels the whole pass.
+// Results equal each session run alone (bit-equal while the pass has fewer than cpu::gemm_min_cols rows
+// per chunk). Errors change no session: invalid_argument (no inputs, a session twice or not created,
+// sessions over different models, bad tokens), limit_exceeded (a session's context is full), cancelled.
+inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool = {}) {
+    if (in == nullptr || n == 0) return status(status_code::invalid_argument, "forward_together: no sessions");
+    const model::model* m = nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+        const session* s = in[i].s;
+        if (s == nullptr || s->model_ == nullptr) return status(status_code::invalid_argument, str("forward_together: session ", i, " not created"));
+        if (m == nullptr) m = s->model_;
+        else if (s->model_ != m && s->model_->weights().token_embd.data != m->weights().token_embd.data)
+            return status(status_code::invalid_argument, str("forward_together: session ", i, " is over another model"));
+    }
+    std::vector<model::forward_segment> segs(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        model::forward_segment& g = segs[i];
+        g.kv = &in[i].s->kv_;
+        g.tokens = in[i].tokens;
+        g.n_tokens = in[i].n_tokens;
+        g.logits = in[i].want_logits ? model::logits_mode::last : model::logits_mode::none;
+        g.logits_out = in[i].s->logits_.data();
+    }
+    detail::together_hook hook{in, n};
+    model::forward_batch_params bp;
+    bp.pool = pool;
+    bp.should_continue = &detail::together_continue;
+    bp.user = &hook;
+    NOGGIN_TRY(model::forward_batch(*m, ws, segs.data(), n, bp));
+    for (std::size_t i = 0; i < n; ++i) in[i].s->tokens_.insert(in[i].s->tokens_.end(), in[i].tokens, in[i].tokens + in[i].n_tokens);
+    return status();
+}
+
+// One decode step for each of n sessions in one pass: session i runs tokens[i]; afterwards each
+// logits() holds its next-token logits. As forward_together.
+inline status decode_together(session* const* s, const std::int32_t* tokens, std::size_t n, model::workspace& ws,
+                              const thread_pool& pool = {}) {
+    if (s == nullptr || tokens == nullptr || n == 0) return status(status_code::invalid_argument, "decode_together: no sessions");
+    std::vector<session_input> in(n);
+    for (std::size_t i = 0; i < n; ++i) in[i].s = s[i], in[i].tokens = tokens + i, in[i].n_tokens = 1;
+    return forward_together(in.data(), n, ws, pool);
+}
 
 }  // namespace noggin::run
