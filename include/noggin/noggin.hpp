@@ -10,7 +10,8 @@
 //   text/     JSON, Unicode, tokenizers, chat templates
 //   model/    hyper-parameters, the forward pass, memory estimates (ask before loading)
 //   sample/   sampler chain, seeded RNG, grammar constraints
-//   run/      sessions (KV cache, save/restore) and the reasoner (think/answer, budgets, stepping)
+//   run/      sessions (KV cache, save/restore), the reasoner (think/answer, budgets, stepping) and
+//             reasoner groups (many sessions decoded in one batched pass)
 // The Vulkan backend (vulkan/) is opt-in: include "noggin/vulkan/forward.hpp" where NOGGIN_VULKAN is on.
 #pragma once
 
@@ -46,5 +47,6 @@
 #include "sample/rng.hpp"
 #include "sample/sampler.hpp"
 
+#include "run/group.hpp"
 #include "run/reasoner.hpp"
 #include "run/session.hpp"
