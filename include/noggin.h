@@ -370,7 +370,8 @@ NOGGIN_API noggin_status noggin_reasoner_ask(noggin_reasoner* reasoner, const ch
 /* Work for about `budget_us` microseconds (at least one unit: a prompt batch or one token), then return
  * the state. NOGGIN_REASONER_IDLE means the turn is over (its DONE event was sent). IDLE for NULL. */
 NOGGIN_API noggin_reasoner_state noggin_reasoner_step(noggin_reasoner* reasoner, int64_t budget_us);
-/* Run the turn to its end on this thread (e.g. a worker; poll from another). Returns the turn status. */
+/* Run the turn to its end on this thread (e.g. a worker; poll from another). Returns the status that
+ * ended the turn, as noggin_reasoner_turn_status (OK for a normal end; the DONE event has the reason). */
 NOGGIN_API noggin_status noggin_reasoner_run(noggin_reasoner* reasoner);
 /* Current state (IDLE for NULL). */
 NOGGIN_API noggin_reasoner_state noggin_reasoner_get_state(const noggin_reasoner* reasoner);
@@ -395,7 +396,8 @@ NOGGIN_API int noggin_reasoner_poll(noggin_reasoner* reasoner, noggin_event* eve
  * "" for NULL. */
 NOGGIN_API const char* noggin_reasoner_thinking_text(const noggin_reasoner* reasoner, size_t* len);
 NOGGIN_API const char* noggin_reasoner_answer_text(const noggin_reasoner* reasoner, size_t* len);
-/* How the last turn ended: OK, or the status behind NOGGIN_STOP_ERROR / CANCELLED / CONTEXT_FULL.
+/* How the last turn ended: OK, or the failure behind NOGGIN_STOP_ERROR / CANCELLED (and CONTEXT_FULL when
+ * a prompt batch did not fit; a cache that fills up while generating ends the turn with OK).
  * *message (may be NULL) gets its text, valid until the next step/run/ask. Per reasoner, any thread
  * that is not racing a step. */
 NOGGIN_API noggin_status noggin_reasoner_turn_status(const noggin_reasoner* reasoner, const char** message);
