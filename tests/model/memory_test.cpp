@@ -87,6 +87,13 @@ int check_file(const std::string& path) {
                 result<model::workspace> ws = model::workspace::create(m.value(), wp);
                 REQUIRE(ws.ok());
                 CHECK(e->cpu.workspace == ws->byte_size());
+                // With gathered logits rows (forward_batch, run::reasoner_group).
+                wp.logits_rows = o.logits_rows = 8;
+                result<model::workspace> wsl = model::workspace::create(m.value(), wp);
+                result<model::memory_estimate> el = model::estimate_memory(path, o);
+                REQUIRE(wsl.ok());
+                REQUIRE(el.ok());
+                CHECK(el->cpu.workspace == wsl->byte_size());
 
                 CHECK(e->cpu.weights == tensor_data);
                 CHECK(e->cpu.weights == view_bytes(m.value()));  // every tensor in these files is read
@@ -262,6 +269,9 @@ TEST_CASE("memory estimate: bad files and options give a status") {
         CHECK(model::estimate_memory(path, o).status().code() == status_code::unsupported);
         o = {};
         o.max_batch = 0;
+        CHECK(model::estimate_memory(path, o).status().code() == status_code::invalid_argument);
+        o = {};
+        o.logits_rows = -1;
         CHECK(model::estimate_memory(path, o).status().code() == status_code::invalid_argument);
         o = {};
         o.vulkan_binding_limit = 1024;  // too small for any activation row: the CPU numbers still come back

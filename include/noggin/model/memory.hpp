@@ -34,6 +34,7 @@
 #include "../cpu/dot.hpp"
 #include "../cpu/matmul.hpp"
 #include "../formats/gguf.hpp"
+#include "forward.hpp"
 #include "hparams.hpp"
 
 namespace noggin {
@@ -46,6 +47,8 @@ struct memory_options {
                                           // as kv_cache_params::n_ctx
     dtype kv_type = dtype::f16;           // KV cache element type: f16 (default) or f32
     std::int64_t max_batch = 256;         // CPU workspace batch, as context_params::max_batch (default 256)
+    std::int64_t logits_rows = 0;         // workspace_params::logits_rows: gathered logits rows for
+                                          // forward_batch / run::reasoner_group (default 0; groups use 8)
     std::int64_t vulkan_max_batch = 64;   // Vulkan tokens per command buffer (runner_params default 64)
     std::uint64_t vulkan_binding_limit = 128u << 20;  // the device's maxStorageBufferRange (default 128 MiB,
                                                       // lavapipe's; most desktop GPUs allow 2–4 GiB)
@@ -58,7 +61,7 @@ struct memory_options {
 struct cpu_memory {
     std::uint64_t weights = 0;    // tensor data of every tensor in the file (mapped in place, or loaded)
     std::uint64_t kv_cache = 0;   // K and V of every layer for n_ctx positions = kv_cache::byte_size()
-    std::uint64_t workspace = 0;  // activation scratch for max_batch tokens = workspace::byte_size()
+    std::uint64_t workspace = 0;  // activation scratch for max_batch tokens (and logits_rows) = workspace::byte_size()
     std::uint64_t logits = 0;     // the last token's logits, n_vocab floats (context's logits buffer)
     std::uint64_t total() const { return weights + kv_cache + workspace + logits; }
 };
@@ -101,16 +104,18 @@ inline std::uint64_t kv_cache_bytes(const hparams& hp, std::int64_t n_ctx, dtype
 
 // workspace::create: every buffer rounded up to 64 bytes. k_q81 / k_q8k: the longest input row of a
 // matrix whose activations are Q8_1 / Q8_K (0 when none), see cpu::vec_dot_type.
-inline std::uint64_t workspace_bytes(const hparams& hp, std::int64_t max_batch, std::int64_t k_q81, std::int64_t k_q8k) {
+inline std::uint64_t workspace_bytes(const hparams& hp, std::int64_t max_batch, std::int64_t k_q81, std::int64_t k_q8k,
+                                     std::int64_t logits_rows = 0) {
     const std::uint64_t B = static_cast<std::uint64_t>(max_batch);
     const std::uint64_t E = static_cast<std::uint64_t>(hp.n_embd), Q = static_cast<std::uint64_t>(hp.q_dim()),
                         KV = static_cast<std::uint64_t>(hp.kv_dim()), F = static_cast<std::uint64_t>(hp.n_ff);
     auto up = [](std::uint64_t n) -> std::uint64_t { return (n + 63) / 64 * 64; };
-    // positions; attention items (3 int32 per row); batch slices (3 pointers + 4 int64 per row); activations
-    std::uint64_t total = up(B * 4) + up(3 * B * 4) + up(B * 56) + 3 * up(B * E * 4) + 2 * up(B * Q * 4) + 2 * up(B * KV * 4) +
-                          2 * up(B * F * 4);
+    // positions; attention items (3 int32 per row); batch slices; activations; quantized inputs; logits rows
+    std::uint64_t total = up(B * 4) + up(3 * B * 4) + up(B * sizeof(detail::batch_slice)) + 3 * up(B * E * 4) +
+                          2 * up(B * Q * 4) + 2 * up(B * KV * 4) + 2 * up(B * F * 4);
     total += up(k_q81 > 0 ? B * cpu::activation_row_bytes(dtype::q8_1, k_q81) : 0);
     total += up(k_q8k > 0 ? B * cpu::activation_row_bytes(dtype::q8_k, k_q8k) : 0);
+    total += up(static_cast<std::uint64_t>(logits_rows) * static_cast<std::uint64_t>(hp.n_vocab) * 4);
     return total == 0 ? 1 : total;
 }
 
@@ -185,6 +190,8 @@ inline result<memory_estimate> estimate_memory(const gguf::file& f, const memory
                       str("memory estimate: n_ctx ", o.n_ctx, " not in 1..", hp.n_ctx_train, " (the model's context length)"));
     if (o.max_batch <= 0 || o.max_batch > 65536)
         return status(status_code::invalid_argument, str("memory estimate: max_batch ", o.max_batch, " not in 1..65536"));
+    if (o.logits_rows < 0 || o.logits_rows > 4096)
+        return status(status_code::invalid_argument, str("memory estimate: logits_rows ", o.logits_rows, " not in 0..4096"));
     e.file_bytes = f.size();
     e.tensor_count = f.tensor_count();
 
@@ -250,7 +257,7 @@ inline result<memory_estimate> estimate_memory(const gguf::file& f, const memory
     // Weights as stored: every tensor's data (the file's data section less its alignment padding).
     for (const gguf::tensor_info& ti : f.tensors()) e.cpu.weights += ti.bytes;
     e.cpu.kv_cache = kv_cache_bytes(hp, e.n_ctx, o.kv_type);
-    e.cpu.workspace = workspace_bytes(hp, o.max_batch, k_q81, k_q8k);
+    e.cpu.workspace = workspace_bytes(hp, o.max_batch, k_q81, k_q8k, o.logits_rows);
     e.cpu.logits = static_cast<std::uint64_t>(V) * 4;
 
     // Vulkan (vulkan/forward.hpp's plan and create).
