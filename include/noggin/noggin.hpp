@@ -5,10 +5,10 @@
 //
 // Layers, each depending only on those above it (see README.md):
 //   core/     dtypes, f16/bf16, status/result, tensor views, log/allocator/thread-pool hooks
-//   formats/  GGUF reader and writer, memory-mapped files
+//   formats/  GGUF reader and writer, safetensors reader and writer, memory-mapped files
 //   cpu/      scalar reference and SIMD kernels
 //   text/     JSON, Unicode, tokenizers, chat templates
-//   model/    hyper-parameters, the forward pass, memory estimates (ask before loading)
+//   model/    hyper-parameters, the forward pass, memory estimates (ask before loading), Hugging Face folders
 //   sample/   sampler chain, seeded RNG, grammar constraints
 //   run/      sessions (KV cache, save/restore), the reasoner (think/answer, budgets, stepping) and
 //             reasoner groups (many sessions decoded in one batched pass)
@@ -25,6 +25,7 @@
 
 #include "formats/gguf.hpp"
 #include "formats/mapped_file.hpp"
+#include "formats/safetensors.hpp"
 
 #include "cpu/dot.hpp"
 #include "cpu/matmul.hpp"
@@ -38,6 +39,8 @@
 #include "text/tokenizer_json.hpp"
 
 #include "model/forward.hpp"
+#include "model/hf_config.hpp"
+#include "model/hf_folder.hpp"
 #include "model/hparams.hpp"
 #include "model/memory.hpp"
 #include "model/model.hpp"
