@@ -98,3 +98,40 @@ TEST_CASE("quantize_activations produces the reference quantizer's bytes") {
         }
     }
 }
+
+TEST_CASE("4-row dots are bit-equal to four 1-row dots (block counts with and without 4-block tails)") {
+    for (dtype t : noggin_test::all_dtypes()) {
+        const cpu::vec_dot4_fn dot4 = cpu::vec_dot4_function(t);
+        if (dot4 == nullptr) continue;
+        const std::string name = dtype_name(t);
+        CAPTURE(name);
+        const std::int64_t block = dtype_info(t).block_elements;
+        for (std::int64_t count : {1, 3, 4, 5, 7, 8, 33, 48}) {
+            const std::int64_t n = count * block;
+            CAPTURE(n);
+            const std::size_t rb = bytes_of(t, n), stride = rb + 40;  // rows padded apart
+            std::vector<unsigned char> w(4 * stride, 0xee);
+            for (int q = 0; q < 4; ++q) {
+                const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(n), 50u + static_cast<std::uint32_t>(q + n));
+                REQUIRE(cpu::quantize_row(t, wf.data(), w.data() + q * stride, n));
+            }
+            const dtype act = cpu::vec_dot_type(t);
+            std::vector<float> xf = noggin_test::random_floats(static_cast<std::size_t>(n), 77u + static_cast<std::uint32_t>(n), 2.0f);
+            std::vector<unsigned char> x(bytes_of(act, n));
+            REQUIRE(cpu::quantize_activations(act, xf.data(), x.data(), n));
+            float out[4] = {-1, -1, -1, -1};
+            dot4(n, w.data(), stride, x.data(), out);
+            std::vector<float> wd(static_cast<std::size_t>(n)), xd(static_cast<std::size_t>(n));
+            REQUIRE(cpu::dequantize_row(act, x.data(), xd.data(), n));
+            for (int q = 0; q < 4; ++q) {
+                CHECK(out[q] == cpu::vec_dot_function(t)(n, w.data() + q * stride, x.data()));
+                // and near the scalar reference, with the tolerance of the 1-row test above
+                REQUIRE(cpu::dequantize_row(t, w.data() + q * stride, wd.data(), n));
+                double magnitude = 1e-30;
+                for (std::int64_t i = 0; i < n; ++i) magnitude += std::fabs(static_cast<double>(wd[i]) * xd[i]);
+                const float ref = cpu::vec_dot_function_ref(t)(n, w.data() + q * stride, x.data());
+                CHECK(std::fabs(out[q] - ref) <= 2e-3 * magnitude);
+            }
+        }
+    }
+}

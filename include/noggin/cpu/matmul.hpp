@@ -122,6 +122,7 @@ constexpr std::int64_t matmul_tile_cols = 8;   // columns walked together within
 
 struct matmul_job {
     vec_dot_fn dot;
+    vec_dot4_fn dot4;        // 4-row kernel (bit-equal to 4 dot calls) or nullptr
     const unsigned char* w;
     std::uint64_t w_stride;  // bytes between weight rows
     std::int64_t rows, k;
@@ -136,7 +137,16 @@ inline void matmul_tile(const matmul_job& j, std::size_t tile) {
     const std::int64_t r1 = std::min(r0 + matmul_tile_rows, j.rows);
     for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
         const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
-        for (std::int64_t r = r0; r < r1; ++r) {
+        std::int64_t r = r0;
+        if (j.dot4 != nullptr) {
+            for (; r + 4 <= r1; r += 4) {
+                const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
+                for (std::int64_t c = c0; c < c1; ++c)
+                    j.dot4(j.k, wr, static_cast<std::size_t>(j.w_stride), j.x + static_cast<std::size_t>(c) * j.x_stride,
+                           j.y + c * j.rows + r);
+            }
+        }
+        for (; r < r1; ++r) {
             const unsigned char* wr = j.w + static_cast<std::uint64_t>(r) * j.w_stride;
             for (std::int64_t c = c0; c < c1; ++c)
                 j.y[c * j.rows + r] = j.dot(j.k, wr, j.x + static_cast<std::size_t>(c) * j.x_stride);
@@ -188,6 +198,7 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                       str("matmul: row length ", k, " is not a whole number of ", dtype_name(w.type), " blocks"));
     if (n_cols == 0) return status();
     detail::matmul_job job{vec_dot_function(w.type),
+                           vec_dot4_function(w.type),
                            static_cast<const unsigned char*>(w.data),
                            w.nb[1],
                            rows,
@@ -222,6 +233,7 @@ inline status matmul_quantized_group(const tensor_view* const* w, float* const* 
             return status(status_code::invalid_argument,
                           str("matmul: row length ", k, " is not a whole number of ", dtype_name(wi.type), " blocks"));
         g.jobs[i] = detail::matmul_job{vec_dot_function(wi.type),
+                                       vec_dot4_function(wi.type),
                                        static_cast<const unsigned char*>(wi.data),
                                        wi.nb[1],
                                        rows,
