@@ -20,11 +20,13 @@
  *     noggin_reasoner* r = NULL;
  *     noggin_reasoner_create(model, NULL, &rd, &r);
  *     noggin_reasoner_ask(r, "What is 4821+937?");
- *     while (noggin_reasoner_step(r, 2000) != NOGGIN_REASONER_IDLE) {   // once a frame: ~2 ms of work
+ *     noggin_reasoner_state state;
+ *     do {
+ *         state = noggin_reasoner_step(r, 2000);                 // once a frame: ~2 ms of work
  *         noggin_event e;
- *         while (noggin_reasoner_poll(r, &e))
- *             if (e.type != NOGGIN_EVENT_DONE) printf("%s", e.text);   // the thoughts, then the answer
- *     }
+ *         while (noggin_reasoner_poll(r, &e))                    // the thoughts, then the answer, then DONE
+ *             if (e.type != NOGGIN_EVENT_DONE) printf("%s", e.text);
+ *     } while (state != NOGGIN_REASONER_IDLE);                   // IDLE: the turn is over
  *     noggin_reasoner_destroy(r);
  *     noggin_model_destroy(model);
  *
@@ -39,7 +41,7 @@
  * kept PER REASONER: noggin_reasoner_turn_status(). A NULL handle or output pointer is never dereferenced:
  * it gives NOGGIN_STATUS_INVALID_ARGUMENT (or a neutral value for non-status functions).
  *
- * Versioned structs. Every *_desc / *_info struct starts with `uint32_t struct_size`. 0 means "the
+ * Versioned structs. Every *_desc, *_info and *_stats struct starts with `uint32_t struct_size`. 0 means "the
  * version this header describes"; a size smaller than the current one is read as an older version of the
  * struct (fields past it take their defaults); a size larger than this build knows is refused with
  * NOGGIN_STATUS_INVALID_ARGUMENT (a newer header than the compiled library), never read past.
