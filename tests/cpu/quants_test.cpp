@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -130,4 +131,40 @@ TEST_CASE("Q8_1 and Q8_K carry consistent block sums") {
             for (int l = 0; l < 16; ++l) s += b.qs[16 * g + l];
             CHECK(b.bsums[g] == s);
         }
+}
+
+namespace noggin {
+namespace cpu {
+namespace scalar_test {
+// The scalar dequantizer of type t (dequantize_row dispatches to SIMD versions where compiled).
+inline void dequantize(dtype t, const void* src, float* dst, std::int64_t n) {
+    switch (t) {
+#define NOGGIN_TEST_DEQ(e, id, nm, be, bb) \
+    case dtype::e: dequantize_row_##e(static_cast<const block_##e*>(src), dst, n); break;
+        NOGGIN_DTYPE_LIST(NOGGIN_TEST_DEQ)
+#undef NOGGIN_TEST_DEQ
+    }
+}
+}  // namespace scalar_test
+}  // namespace cpu
+}  // namespace noggin
+
+TEST_CASE("dequantize_row (SIMD where compiled) equals the scalar dequantizers within 1 ulp-ish") {
+    for (dtype t : noggin_test::all_dtypes()) {
+        const std::int64_t block = dtype_info(t).block_elements;
+        const std::string name = dtype_name(t);
+        CAPTURE(name);
+        for (std::int64_t count : {1, 3, 8}) {
+            const std::int64_t n = block == 1 ? 37 : count * block;
+            const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(n), 300u + static_cast<std::uint32_t>(count), 1.5f);
+            std::vector<unsigned char> q(bytes_of(t, n));
+            REQUIRE(cpu::quantize_row(t, x.data(), q.data(), n));
+            std::vector<float> fast(static_cast<std::size_t>(n)), ref(static_cast<std::size_t>(n));
+            REQUIRE(cpu::dequantize_row(t, q.data(), fast.data(), n));
+            cpu::scalar_test::dequantize(t, q.data(), ref.data(), n);
+            int bad = 0;
+            for (std::int64_t i = 0; i < n; ++i) bad += !(std::fabs(fast[i] - ref[i]) <= 1e-6f * std::max(1.0f, std::fabs(ref[i])));
+            CHECK(bad == 0);
+        }
+    }
 }

@@ -308,9 +308,17 @@ inline __m256i bits_to_0x10(std::uint32_t bits) {
     v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
-// Σ u8 × s8 in 8 int32 lanes (u ≤ 127 keeps maddubs from saturating with any s8).
+// Σ u8 × s8 in 8 int32 lanes (u ≤ 127 keeps maddubs from saturating with any s8). Where the host's
+// flags enable AVX-VNNI (or AVX-512 VNNI + VL) one vpdpbusd does both steps; with u ≤ 127 the int16 pair
+// sums cannot saturate, so the result is the same bits.
 inline __m256i dot_us(__m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_VNNI)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#elif defined(__AVXVNNI__) && !defined(NOGGIN_NO_VNNI)
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
 }
 // Σ s8 × s8 in 8 int32 lanes (neither side may be -128).
 inline __m256i dot_ss(__m256i a, __m256i b) { return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)); }
