@@ -43,8 +43,7 @@
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/model.hpp"
 #include "noggin/run/reasoner.hpp"
-#include "noggin/text/chat_template.hpp"
-#include "noggin/text/tokenizer_gguf.hpp"
+#include "noggin/text/chat_text.hpp"
 
 namespace {
 
@@ -353,20 +352,13 @@ int main(int argc, char** argv) {
             return 1;
         }
         env.m = std::move(m.value());
-        result<text::tokenizer> tok = text::tokenizer_from_gguf(env.m.file());
-        if (!tok.ok()) {
-            std::fprintf(stderr, "noggin-bench-runner: tokenizer: %s\n", tok.status().message().c_str());
+        result<text::chat_text> t = text::chat_text_from_gguf(env.m.file());
+        if (!t.ok()) {
+            std::fprintf(stderr, "noggin-bench-runner: %s\n", t.status().message().c_str());
             return 1;
         }
-        env.tok = std::move(tok.value());
-        const auto src = env.m.file().get_string("tokenizer.chat_template");
-        auto chat = text::chat_template::from_source_or_builtin(src.ok() ? src.value() : std::string_view(),
-                                                                text::chat_builtin::deepseek_r1);
-        if (!chat.ok()) {
-            std::fprintf(stderr, "noggin-bench-runner: chat template: %s\n", chat.status().message().c_str());
-            return 1;
-        }
-        env.chat = std::move(chat.value());
+        env.tok = std::move(t->tokenizer);
+        env.chat = std::move(t->chat);
     }
     env.n_ctx = std::min<std::int64_t>(env.m.hparams().n_ctx_train, o.prompt_tokens * 2 + o.tokens + 256);
     default_thread_pool pool(o.threads > 0 ? std::size_t(o.threads) : 1);

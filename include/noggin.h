@@ -709,26 +709,15 @@ inline noggin_status finish_model(std::unique_ptr<noggin_model>& m, noggin::resu
         return set(s.with_context(where));
     }
     m->model = std::move(mm.value());
-    noggin::result<noggin::text::tokenizer> tok = noggin::text::tokenizer_from_gguf(m->model.file());
-    if (!tok.ok()) {
-        noggin::status s = tok.status();
+    noggin::result<noggin::text::chat_text> text = noggin::text::chat_text_from_gguf(
+        m->model.file(), noggin::text::chat_builtin::deepseek_r1,
+        d.chat_template != nullptr ? std::string_view(d.chat_template) : std::string_view());
+    if (!text.ok()) {
+        noggin::status s = text.status();
         return set(s.with_context(where));
     }
-    m->tok = std::move(tok.value());
-    std::string_view tpl;
-    if (d.chat_template != nullptr) {
-        tpl = d.chat_template;
-    } else {
-        noggin::result<std::string_view> src = m->model.file().get_string("tokenizer.chat_template");
-        if (src.ok()) tpl = src.value();
-    }
-    noggin::result<noggin::text::chat_template> chat =
-        noggin::text::chat_template::from_source_or_builtin(tpl, noggin::text::chat_builtin::deepseek_r1);
-    if (!chat.ok()) {
-        noggin::status s = chat.status();
-        return set(s.with_context(where + ": chat template"));
-    }
-    m->chat = std::move(chat.value());
+    m->tok = std::move(text->tokenizer);
+    m->chat = std::move(text->chat);
     m->arch = noggin::model::arch_info(m->model.hparams().architecture).name;
     if (!prog.report(1.0f, true)) return set(NOGGIN_STATUS_CANCELLED, where + ": loading cancelled by the progress callback");
     const noggin::model::hparams& hp = m->model.hparams();

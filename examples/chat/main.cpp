@@ -119,16 +119,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "noggin-chat: %s: %s\n", o.model.c_str(), m.status().message().c_str());
         return 1;
     }
-    auto tok = noggin::text::tokenizer_from_gguf(m->file());
-    if (!tok.ok()) {
-        std::fprintf(stderr, "noggin-chat: tokenizer: %s\n", tok.status().message().c_str());
-        return 1;
-    }
-    const auto src = m->file().get_string("tokenizer.chat_template");
-    auto chat = noggin::text::chat_template::from_source_or_builtin(src.ok() ? src.value() : std::string_view(),
-                                                                    noggin::text::chat_builtin::deepseek_r1);
-    if (!chat.ok()) {
-        std::fprintf(stderr, "noggin-chat: chat template: %s\n", chat.status().message().c_str());
+    auto model_text = noggin::text::chat_text_from_gguf(m->file());
+    if (!model_text.ok()) {
+        std::fprintf(stderr, "noggin-chat: %s\n", model_text.status().message().c_str());
         return 1;
     }
 
@@ -147,7 +140,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "noggin-chat: %s: %s\n", path.c_str(), g.status().message().c_str());
             return 1;
         }
-        auto vocab = noggin::sample::grammar_vocab::from_tokenizer(tok.value());
+        auto vocab = noggin::sample::grammar_vocab::from_tokenizer(model_text->tokenizer);
         if (!vocab.ok()) return 1;
         auto mm = noggin::sample::grammar_matcher::create(std::move(g.value()), vocab.value());
         if (!mm.ok()) {
@@ -178,7 +171,7 @@ int main(int argc, char** argv) {
     rp.on_event = &printer::on_event;
     rp.user = &pr;
     noggin::run::reasoner r;
-    noggin::status st = noggin::run::reasoner::create(r, std::move(s.value()), tok.value(), chat.value(), rp);
+    noggin::status st = noggin::run::reasoner::create(r, std::move(s.value()), model_text->tokenizer, model_text->chat, rp);
     if (!st.ok()) {
         std::fprintf(stderr, "noggin-chat: %s\n", st.message().c_str());
         return 1;

@@ -124,23 +124,16 @@ struct reasoner_demo {
     static noggin::result<reasoner_demo> load(const std::string& path) {
         noggin::result<noggin::model::model> m = noggin::model::model::open(path);
         if (!m.ok()) return m.status();
-        noggin::result<noggin::text::tokenizer> tok = noggin::text::tokenizer_from_gguf(m->file());
-        if (!tok.ok()) return tok.status();
-        const noggin::result<std::string_view> source = m->file().get_string("tokenizer.chat_template");
-        noggin::result<noggin::text::chat_template> chat = noggin::text::chat_template::from_source_or_builtin(
-            source.ok() ? source.value() : std::string_view(), noggin::text::chat_builtin::deepseek_r1);
-        if (!chat.ok()) return chat.status();
-        reasoner_demo d{std::move(m).value(), std::move(tok).value(), std::move(chat).value()};
+        noggin::result<noggin::text::chat_text> text = noggin::text::chat_text_from_gguf(m->file());
+        if (!text.ok()) return text.status();
+        reasoner_demo d{std::move(m).value(), std::move(text->tokenizer), std::move(text->chat)};
         d.think_end = d.tokenizer.find("</think>");
         return d;
     }
 
     // Greedy generation for one question, streaming thinking and answer as they come.
     noggin::status ask(const std::string& question, int max_tokens, const noggin::thread_pool& pool) const {
-        noggin::text::chat_params params;
-        params.bos_token = std::string(tokenizer.bos_id() >= 0 ? tokenizer.token_text(tokenizer.bos_id()) : std::string_view());
-        params.eos_token = std::string(tokenizer.eos_id() >= 0 ? tokenizer.token_text(tokenizer.eos_id()) : std::string_view());
-        noggin::result<std::string> prompt = chat.render({{"user", question}}, params);
+        noggin::result<std::string> prompt = chat.render({{"user", question}});  // bos/eos: the tokenizer's
         if (!prompt.ok()) return prompt.status();
         std::string rendered = prompt.value();
         // R1 models sometimes skip thinking: the prompt always ends with "<think>\n".

@@ -42,9 +42,8 @@
 #include "noggin/run/group.hpp"
 #include "noggin/run/reasoner.hpp"
 #include "noggin/sample/json_schema.hpp"
-#include "noggin/text/chat_template.hpp"
+#include "noggin/text/chat_text.hpp"
 #include "noggin/text/json.hpp"
-#include "noggin/text/tokenizer_gguf.hpp"
 
 namespace {
 
@@ -277,20 +276,13 @@ int main(int argc, char** argv) {
             return 1;
         }
         g.m = std::move(m.value());
-        result<text::tokenizer> tok = text::tokenizer_from_gguf(g.m.file());
-        if (!tok.ok()) {
-            std::fprintf(stderr, "noggin-npc: tokenizer: %s\n", tok.status().message().c_str());
+        result<text::chat_text> t = text::chat_text_from_gguf(g.m.file());
+        if (!t.ok()) {
+            std::fprintf(stderr, "noggin-npc: %s\n", t.status().message().c_str());
             return 1;
         }
-        g.tok = std::move(tok.value());
-        const auto src = g.m.file().get_string("tokenizer.chat_template");
-        auto chat = text::chat_template::from_source_or_builtin(src.ok() ? src.value() : std::string_view(),
-                                                                text::chat_builtin::deepseek_r1);
-        if (!chat.ok()) {
-            std::fprintf(stderr, "noggin-npc: chat template: %s\n", chat.status().message().c_str());
-            return 1;
-        }
-        g.chat = std::move(chat.value());
+        g.tok = std::move(t->tokenizer);
+        g.chat = std::move(t->chat);
         // JSON schema → grammar, compact output (no optional whitespace), bound to the vocabulary once
         // and shared by the three NPCs (each reasoner keeps its own matching state).
         sample::json_schema_options jo;

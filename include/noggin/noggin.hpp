@@ -33,6 +33,7 @@
 #include "cpu/quants.hpp"
 
 #include "text/chat_template.hpp"
+#include "text/chat_text.hpp"
 #include "text/json.hpp"
 #include "text/tokenizer.hpp"
 #include "text/tokenizer_gguf.hpp"

@@ -148,7 +148,7 @@ void check_twin(const std::string& gguf_path, std::uint64_t shard_bytes, twin_re
     // Tokenizer and chat template.
     result<text::tokenizer> gt = text::tokenizer_from_gguf(g->file());
     REQUIRE(gt.ok());
-    result<model::hf_text> ht = model::open_hf_text(d.path);
+    result<text::chat_text> ht = model::open_hf_text(d.path);
     INFO(ht.status().message());
     REQUIRE(ht.ok());
     const text::tokenizer& htok = ht->tokenizer;
@@ -418,7 +418,7 @@ TEST_CASE("hf folder: bad folders give a status naming the file and the field") 
     fs::remove(single.file("model.safetensors"));
     expect(single.path, status_code::io_error, {"neither model.safetensors nor model.safetensors.index.json"});
     write_all(single.file("tokenizer.json"), "{\"model\": 5}");
-    result<model::hf_text> t = model::open_hf_text(single.path);
+    result<text::chat_text> t = model::open_hf_text(single.path);
     REQUIRE_FALSE(t.ok());
     CHECK(t.status().message().find("tokenizer.json") != std::string::npos);
 }

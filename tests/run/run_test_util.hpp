@@ -4,8 +4,7 @@
 #include <string>
 
 #include "noggin/model/model.hpp"
-#include "noggin/text/chat_template.hpp"
-#include "noggin/text/tokenizer_gguf.hpp"
+#include "noggin/text/chat_text.hpp"
 
 namespace noggin_test {
 
@@ -28,15 +27,11 @@ inline const tiny_reasoner& bundled() {
         tiny_reasoner r;
         auto m = noggin::model::model::open(repo_root() + "models/noggin-tiny-reasoner.gguf");
         if (!m.ok()) return r;
-        auto tok = noggin::text::tokenizer_from_gguf(m->file());
-        if (!tok.ok()) return r;
-        auto src = m->file().get_string("tokenizer.chat_template");
-        auto chat = noggin::text::chat_template::from_source_or_builtin(src.ok() ? src.value() : std::string_view(),
-                                                                         noggin::text::chat_builtin::deepseek_r1);
-        if (!chat.ok()) return r;
+        auto text = noggin::text::chat_text_from_gguf(m->file());
+        if (!text.ok()) return r;
         r.model = std::move(m).value();
-        r.tok = std::move(tok).value();
-        r.chat = std::move(chat).value();
+        r.tok = std::move(text->tokenizer);
+        r.chat = std::move(text->chat);
         r.ok = true;
         return r;
     }();

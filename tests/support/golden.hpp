@@ -20,8 +20,7 @@
 #include <vector>
 
 #include "noggin/model/backend.hpp"
-#include "noggin/text/chat_template.hpp"
-#include "noggin/text/tokenizer_gguf.hpp"
+#include "noggin/text/chat_text.hpp"
 #include "support/mini_json.hpp"
 
 namespace noggin_test {
@@ -79,15 +78,11 @@ golden_stats check_golden(MakeRunner make_runner, float logit_tolerance, int cas
 
     noggin::result<noggin::model::model> m = noggin::model::model::open(model_path);
     REQUIRE(m.ok());
-    noggin::result<noggin::text::tokenizer> tok = noggin::text::tokenizer_from_gguf(m->file());
-    REQUIRE(tok.ok());
-    const noggin::result<std::string_view> source = m->file().get_string("tokenizer.chat_template");
-    REQUIRE(source.ok());
-    noggin::result<noggin::text::chat_template> chat = noggin::text::chat_template::from_source(source.value());
-    REQUIRE(chat.ok());
-    noggin::text::chat_params cp;
-    cp.bos_token = std::string(tok->token_text(tok->bos_id()));
-    cp.eos_token = std::string(tok->token_text(tok->eos_id()));
+    REQUIRE(m->file().get_string("tokenizer.chat_template").ok());  // the file's own template, not a fallback
+    noggin::result<noggin::text::chat_text> model_text = noggin::text::chat_text_from_gguf(m->file());
+    REQUIRE(model_text.ok());
+    const noggin::text::tokenizer* tok = &model_text->tokenizer;
+    const noggin::text::chat_template* chat = &model_text->chat;
     const std::int64_t V = m->hparams().n_vocab;
 
     const std::vector<json::value>& cases = doc["cases"].items;
@@ -96,7 +91,7 @@ golden_stats check_golden(MakeRunner make_runner, float logit_tolerance, int cas
         const json::value& c = cases[ci];
         CAPTURE(c["question"].s);
         // The chat template and the tokenizer give PyTorch's prompt.
-        noggin::result<std::string> rendered = chat->render({{"user", c["question"].s}}, cp);
+        noggin::result<std::string> rendered = chat->render({{"user", c["question"].s}});
         REQUIRE(rendered.ok());
         CHECK(rendered.value() == c["prompt"].s);
         noggin::text::encode_options enc;

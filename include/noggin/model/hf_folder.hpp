@@ -3,7 +3,7 @@
 //
 //     noggin::result<noggin::model::model> m = noggin::model::open_hf("DeepSeek-R1-Distill-Qwen-1.5B");
 //     if (!m.ok()) return m.status();   // "hf folder '...': model-00002-of-00002.safetensors: cannot open ..."
-//     noggin::result<noggin::model::hf_text> t = noggin::model::open_hf_text("DeepSeek-R1-Distill-Qwen-1.5B");
+//     noggin::result<noggin::text::chat_text> t = noggin::model::open_hf_text("DeepSeek-R1-Distill-Qwen-1.5B");
 //     // t->tokenizer, t->chat (tokenizer_config.json's chat_template, bos/eos tokens, add_bos_token)
 //
 // Sections: options · tensor names · model_from_hf (shards → model) · open_hf (folder) · tokenizer and template
@@ -36,9 +36,8 @@
 #include "../cpu/quants.hpp"
 #include "../formats/mapped_file.hpp"
 #include "../formats/safetensors.hpp"
-#include "../text/chat_template.hpp"
+#include "../text/chat_text.hpp"
 #include "../text/json.hpp"
-#include "../text/tokenizer_json.hpp"
 #include "hf_config.hpp"
 #include "model.hpp"
 
@@ -301,38 +300,9 @@ inline result<model> open_hf(const std::string& folder, const hf_options& option
 
 // --- tokenizer and template -----------------------------------------------------------------------------------
 
-struct hf_text {
-    text::tokenizer tokenizer;  // from tokenizer.json (+ tokenizer_config.json's add_bos_token, bos/eos names)
-    text::chat_template chat;   // tokenizer_config.json's chat_template (or the built-in fallback), bos/eos tokens
-};
-
-// From the two files' text; `tokenizer_config_json` may be empty (then the template is the fallback).
-inline result<hf_text> hf_text_from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
-                                         text::chat_builtin fallback = text::chat_builtin::deepseek_r1) {
-    result<text::tokenizer> tok = text::tokenizer_from_json(tokenizer_json, tokenizer_config_json);
-    if (!tok.ok()) return tok.status();
-    text::json_value cfg = text::json_value::make_object();
-    if (!tokenizer_config_json.empty()) {
-        result<text::json_value> c = text::json_parse(tokenizer_config_json);
-        if (!c.ok()) return status(c.status()).with_context("tokenizer_config.json");
-        cfg = std::move(c.value());
-    }
-    result<text::chat_template> chat = text::chat_template::from_tokenizer_config(cfg, fallback);
-    if (!chat.ok()) return status(chat.status()).with_context("tokenizer_config.json");
-    // The template's bos/eos default to the tokenizer's special tokens when the config names none.
-    if (chat->bos_token().empty() || chat->eos_token().empty()) {
-        std::string bos = chat->bos_token(), eos = chat->eos_token();
-        if (bos.empty() && tok->bos_id() >= 0) bos = std::string(tok->token_text(tok->bos_id()));
-        if (eos.empty() && tok->eos_id() >= 0) eos = std::string(tok->token_text(tok->eos_id()));
-        chat->set_special_tokens(std::move(bos), std::move(eos));
-    }
-    hf_text out{std::move(tok.value()), std::move(chat.value())};
-    return out;
-}
-
 // tokenizer.json (required) and tokenizer_config.json (optional) of a folder.
-inline result<hf_text> open_hf_text(const std::string& folder, const hf_options& options = {},
-                                    text::chat_builtin fallback = text::chat_builtin::deepseek_r1) {
+inline result<text::chat_text> open_hf_text(const std::string& folder, const hf_options& options = {},
+                                            text::chat_builtin fallback = text::chat_builtin::deepseek_r1) {
     const std::string where = str("hf folder ", gguf::detail::printable(folder));
     result<std::string> tj = hf_detail::read_text(hf_detail::join(folder, "tokenizer.json"), options.max_json_bytes);
     if (!tj.ok()) return status(tj.status()).with_context(where);
@@ -343,7 +313,7 @@ inline result<hf_text> open_hf_text(const std::string& folder, const hf_options&
         if (!c.ok()) return status(c.status()).with_context(where);
         cj = std::move(c.value());
     }
-    result<hf_text> t = hf_text_from_json(tj.value(), cj, fallback);
+    result<text::chat_text> t = text::chat_text_from_json(tj.value(), cj, fallback);
     if (!t.ok()) return status(t.status()).with_context(where);
     return t;
 }
