@@ -582,6 +582,19 @@ inline noggin_status give_bytes(const void* bytes, std::size_t n, void* buffer, 
     return ok();
 }
 
+// The buffer protocol over a handle's cached save: serialise again (save() → result<vector<uint8_t>>) only when
+// the handle changed since the last save, so a size query followed by the write serialises once.
+template <class Handle, class Save>
+noggin_status give_saved(Handle& h, Save save, void* buffer, std::size_t capacity, std::size_t* size) {
+    if (h.saved_at != h.changes) {
+        noggin::result<std::vector<std::uint8_t>> b = save();
+        if (!b.ok()) return set(b.status());
+        h.saved = std::move(b.value());
+        h.saved_at = h.changes;
+    }
+    return give_bytes(h.saved.data(), h.saved.size(), buffer, capacity, size);
+}
+
 // --- logging and progress ---------------------------------------------------------------------------------
 
 struct progress {
@@ -1012,13 +1025,7 @@ NOGGIN_API noggin_status noggin_session_save(noggin_session* session, void* buff
     using namespace noggin_capi;
     return guarded([&]() -> noggin_status {
         if (session == nullptr) return bad("noggin_session_save: session is NULL");
-        if (session->saved_at != session->changes) {
-            noggin::result<std::vector<std::uint8_t>> b = session->s.save();
-            if (!b.ok()) return set(b.status());
-            session->saved = std::move(b.value());
-            session->saved_at = session->changes;
-        }
-        return give_bytes(session->saved.data(), session->saved.size(), buffer, capacity, size);
+        return give_saved(*session, [&] { return session->s.save(); }, buffer, capacity, size);
     });
 }
 
@@ -1218,13 +1225,7 @@ NOGGIN_API noggin_status noggin_reasoner_save(noggin_reasoner* reasoner, void* b
     return guarded([&]() -> noggin_status {
         if (reasoner == nullptr) return bad("noggin_reasoner_save: reasoner is NULL");
         if (reasoner->r.busy()) return bad("noggin_reasoner_save: the reasoner is busy");
-        if (reasoner->saved_at != reasoner->changes) {
-            noggin::result<std::vector<std::uint8_t>> b = reasoner->r.save();
-            if (!b.ok()) return set(b.status());
-            reasoner->saved = std::move(b.value());
-            reasoner->saved_at = reasoner->changes;
-        }
-        return give_bytes(reasoner->saved.data(), reasoner->saved.size(), buffer, capacity, size);
+        return give_saved(*reasoner, [&] { return reasoner->r.save(); }, buffer, capacity, size);
     });
 }
 
