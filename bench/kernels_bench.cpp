@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "read_bandwidth.hpp"
+#include "timing.hpp"
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/cpu/matmul.hpp"
 
@@ -24,11 +25,8 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) {
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
+using noggin_bench::clock_type;
+using noggin_bench::seconds_since;
 
 struct weights {
     noggin::dtype type;

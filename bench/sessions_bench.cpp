@@ -25,25 +25,17 @@
 #include <string>
 #include <vector>
 
-#include <sys/resource.h>
-
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/forward.hpp"
 #include "noggin/model/model.hpp"
 #include "noggin/run/session.hpp"
+#include "timing.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
-
-double cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
+using noggin_bench::clock_type;
+using noggin_bench::cpu_seconds;
+using noggin_bench::seconds_since;
 
 std::uint64_t rss_bytes() {
 #ifdef __linux__

@@ -18,10 +18,11 @@
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/forward.hpp"
 #include "noggin/vulkan/forward.hpp"
+#include "timing.hpp"
 
 namespace {
-using clock_type = std::chrono::steady_clock;
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+using noggin_bench::clock_type;
+using noggin_bench::seconds_since;
 void log_stderr(void*, noggin::log_level, const char* msg) { std::fprintf(stderr, "%s\n", msg); }
 }  // namespace
 
