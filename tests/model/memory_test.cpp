@@ -216,13 +216,6 @@ TEST_CASE("memory estimate reads only the header: same numbers from an on-demand
     CHECK(r.furthest < cb.size / 8);
 }
 
-#if defined(NOGGIN_VULKAN) && NOGGIN_VULKAN
-TEST_CASE("memory estimate: the Vulkan type list equals vulkan::has_shader") {
-#define NOGGIN_CHECK_TYPE(name, id, text, be, bb) CHECK(model::vulkan_reads_directly(dtype::name) == vulkan::has_shader(dtype::name));
-    NOGGIN_DTYPE_LIST(NOGGIN_CHECK_TYPE)
-#undef NOGGIN_CHECK_TYPE
-}
-#endif
 
 TEST_CASE("memory estimate: bad files and options give a status") {
     const std::string path = repo_file("models/noggin-tiny-reasoner.gguf");

@@ -34,6 +34,7 @@
 #include "../cpu/dot.hpp"
 #include "../cpu/matmul.hpp"
 #include "../formats/gguf.hpp"
+#include "../vulkan/shader_types.hpp"
 #include "forward.hpp"
 #include "hparams.hpp"
 
@@ -119,21 +120,9 @@ inline std::uint64_t workspace_bytes(const hparams& hp, std::int64_t max_batch, 
     return total == 0 ? 1 : total;
 }
 
-// vulkan::has_shader: weight types the Vulkan shaders read as stored; others are converted to F32.
-inline bool vulkan_reads_directly(dtype t) {
-    switch (t) {
-        case dtype::f32: case dtype::f16: case dtype::bf16: case dtype::q4_0: case dtype::q4_1: case dtype::q5_0:
-        case dtype::q5_1: case dtype::q8_0: case dtype::q2_k: case dtype::q3_k: case dtype::q4_k: case dtype::q5_k:
-        case dtype::q6_k:
-            return true;
-        default:
-            return false;
-    }
-}
-
 // vulkan::device_bytes: bytes of one tensor on the device.
 inline std::uint64_t vulkan_tensor_bytes(dtype type, const std::int64_t* ne) {
-    const dtype dev = vulkan_reads_directly(type) ? type : dtype::f32;
+    const dtype dev = vulkan::has_shader(type) ? type : dtype::f32;
     std::uint64_t rb = 0;
     if (!row_bytes(dev, static_cast<std::uint64_t>(ne[0]), &rb)) return 0;
     return rb * static_cast<std::uint64_t>(ne[1] * ne[2] * ne[3]);

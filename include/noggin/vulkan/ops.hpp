@@ -26,6 +26,7 @@
 #include "../core/tensor.hpp"
 #include "../cpu/quants.hpp"
 #include "context.hpp"
+#include "shader_types.hpp"
 
 namespace noggin {
 namespace vulkan {
@@ -144,18 +145,6 @@ struct device_tensor {
     bool empty() const { return chunks.empty(); }
     binding whole() const { return chunks.empty() ? binding{} : chunks[0].buf.whole(); }  // single-chunk tensors
 };
-
-// True when the shaders read `t` directly; other dtypes are converted to F32 at upload.
-inline bool has_shader(dtype t) {
-    switch (t) {
-        case dtype::f32: case dtype::f16: case dtype::bf16: case dtype::q4_0: case dtype::q4_1: case dtype::q5_0:
-        case dtype::q5_1: case dtype::q8_0: case dtype::q2_k: case dtype::q3_k: case dtype::q4_k: case dtype::q5_k:
-        case dtype::q6_k:
-            return true;
-        default:
-            return false;
-    }
-}
 
 namespace detail {
 // Shader variant for a weight type: base + index of the type in gen_spirv.py's WEIGHT_TYPES (×3).
