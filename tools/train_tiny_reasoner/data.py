@@ -209,26 +209,6 @@ def gen_count(rng, heldout=False):
 # ---------------------------------------------------------------- word problems
 # templates: (text, op, unit). {A},{B}: names, {p}: A's pronoun, {pp}: possessive, {x},{y}: numbers, {it}: item
 # op: "-" (x-y), "+" (x+y), "more" (who has more), "diff" (x-y, x>y)
-WORD_TRAIN = [
-    ("{A} has {x} {it} and gives {y} to {B}. How many does {p} have left?", "-"),
-    ("{A} has {x} {it}. {A} gives {y} to {B}. How many {it} does {A} have now?", "-"),
-    ("{A} had {x} {it} but lost {y}. How many {it} are left?", "-"),
-    ("{A} has {x} {it} and sells {y} of them. How many {it} does {p} have left?", "-"),
-    ("There are {x} {it} in the chest. {A} takes {y}. How many {it} are left in the chest?", "-"),
-    ("{A} has {x} {it}. {B} takes {y} of them. How many {it} does {A} have left?", "-"),
-    ("{A} has {x} {it} and finds {y} more. How many {it} does {p} have now?", "+"),
-    ("{A} has {x} {it}. {B} gives {A} {y} more. How many {it} does {A} have now?", "+"),
-    ("{A} buys {x} {it} and then buys {y} more. How many {it} did {p} buy in total?", "+"),
-    ("There are {x} {it} in the chest and {y} {it} in the bag. How many {it} are there in total?", "+"),
-    ("{A} has {x} {it} and {B} has {y} {it}. How many {it} do they have together?", "+"),
-    ("A sword costs {x} gold and a shield costs {y} gold. How much gold do both cost?", "+g"),
-    ("{A} has {x} gold and buys a sword for {y} gold. How much gold does {p} have left?", "-g"),
-    ("{A} walks {x} miles to the mill and then {y} miles to the well. How far did {p} walk in total?", "+m"),
-    ("The castle is {x} miles away. {A} has walked {y} miles. How many miles are left?", "-m"),
-    ("{A} has {x} {it} and {B} has {y} {it}. Who has more {it}?", "more"),
-    ("{A} has {x} {it}. {B} has {y} {it}. Who has more?", "more"),
-    ("{A} has {x} {it} and {B} has {y}. How many more {it} does {A} have than {B}?", "diff"),
-]
 WORD_HELD = [
     ("After {A} gave {y} {it} to {B}, how many were left, if {p} started with {x}?", "-r"),
     ("{A} owns {x} {it}. Then {p} loses {y} of them. How many {it} remain?", "-"),
@@ -242,15 +222,160 @@ WORD_HELD = [
 ]
 
 
+SYLLABLES = ("ka lo mi ra te su vo ne di ba ru fe zo li ma to shi an el or ul ish ven dar mor tal ric "
+             "bel gan fin lor wyn thar cel dro per sa ly qui nos").split()
+
+
+def _made_up_name(rng):
+    """A name from random syllables (2-4), so the model learns to copy names it has never seen as one piece.
+    Never one of the held-out names."""
+    for _ in range(100):
+        n = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+        if n not in HELD_F + HELD_M:
+            return n
+    raise RuntimeError("no name")
+
+
+def _train_names(rng):
+    """(A, B, A_is_female): half the time from the fixed lists, half made up."""
+    fem = rng.random() < 0.5
+    A = _made_up_name(rng) if rng.random() < 0.5 else rng.choice(TRAIN_F if fem else TRAIN_M)
+    while True:
+        B = _made_up_name(rng) if rng.random() < 0.5 else rng.choice(TRAIN_F + TRAIN_M)
+        if B != A:
+            return A, B, fem
+
+
+# Composable training phrasings. Each event is (present, past); {S} is its subject (the owner's name or pronoun),
+# {O} the owner as an object. The grammar orders facts, events and questions several ways (fact first, event
+# first with "already had", question first with "if"), so numbers appear in either order in the text.
+_FACT = [("{A} has {x} {it}", "{A} had {x} {it}"), ("{A} owns {x} {it}", "{A} owned {x} {it}"),
+         ("{A} carries {x} {it}", "{A} carried {x} {it}"), ("{A} starts with {x} {it}", "{A} started with {x} {it}"),
+         ("{A} keeps {x} {it} in a bag", "{A} kept {x} {it} in a bag")]
+_LOSE = [("{S} gives {y} to {B}", "{S} gave {y} to {B}"), ("{S} gives {B} {y}", "{S} gave {B} {y}"),
+         ("{S} loses {y}", "{S} lost {y}"), ("{S} sells {y}", "{S} sold {y}"), ("{S} drops {y}", "{S} dropped {y}"),
+         ("{S} uses {y}", "{S} used {y}"), ("{S} trades away {y}", "{S} traded away {y}"),
+         ("{S} hands {y} to {B}", "{S} handed {y} to {B}"), ("{S} throws away {y}", "{S} threw away {y}"),
+         ("{B} takes {y} from {O}", "{B} took {y} from {O}"), ("{B} steals {y} from {O}", "{B} stole {y} from {O}")]
+_GAIN = [("{S} finds {y} more", "{S} found {y} more"), ("{S} buys {y} more", "{S} bought {y} more"),
+         ("{S} picks up {y}", "{S} picked up {y}"), ("{S} gets {y} from {B}", "{S} got {y} from {B}"),
+         ("{B} gives {O} {y}", "{B} gave {O} {y}"), ("{S} wins {y}", "{S} won {y}"),
+         ("{S} receives {y}", "{S} received {y}"), ("{S} collects {y}", "{S} collected {y}"),
+         ("{S} makes {y} more", "{S} made {y} more")]
+_Q_LEFT = ["How many {it} does {A} have left?", "How many does {p} have left?", "How many {it} are left?",
+           "How many {it} remain?", "How many {it} does {p} have now?", "How many does {A} still have?",
+           "How many {it} does {A} have in the end?", "How many are left?"]
+_Q_NOW = ["How many {it} does {A} have now?", "How many does {p} have now?", "How many {it} does {p} have in total?",
+          "How many {it} does {A} have altogether?", "How many {it} does {A} have in the end?"]
+_QIF_LEFT = ["how many {it} does {A} have left", "how many are left", "how many {it} remain for {A}"]
+_QIF_NOW = ["how many {it} does {A} have now", "how many does {A} have in total"]
+_OBJ = ["{y}", "{y} {it}", "{y} of them", "{y} of {pp} {it}"]
+_PLACES = "chest bag barrel cart crate box basket sack shed cellar".split()
+_SPOTS = "mill well farm gate bridge inn forge camp market harbor".split()
+
+
+def _event(rng, events, tense, subject):
+    ev = rng.choice(events)[tense]
+    obj = rng.choice(_OBJ)
+    if "{B} " in ev[:4]:                      # someone else acts on the owner: "{O}" is the owner
+        obj = obj.replace(" of {pp} {it}", " {it}")
+    return ev.replace("{y}", obj).replace("{S}", subject)
+
+
+def _owner_story(rng, gain):
+    events, q_end, q_if = (_GAIN, _Q_NOW, _QIF_NOW) if gain else (_LOSE, _Q_LEFT, _QIF_LEFT)
+    tense = rng.randrange(2)
+    form = rng.randrange(5)
+    if form == 0:     # fact. event. question
+        return f"{rng.choice(_FACT)[tense]}. " + _event(rng, events, tense, "{P}").replace("{O}", "{o}") + \
+            f". {rng.choice(q_end)}"
+    if form == 1:     # fact and event. question
+        return f"{rng.choice(_FACT)[tense]} and " + _event(rng, events, tense, "{p}").replace("{O}", "{o}") + \
+            f". {rng.choice(q_end)}"
+    if form == 2:     # event first, then the start: "A lost y, and she already had x."
+        ev = _event(rng, events, 1, "{A}").replace("{O}", "{o}")
+        tail = rng.choice([", and {p} already had {x}", ", and {p} had {x} before", ". Before that {p} had {x} {it}",
+                           "; {p} started with {x}"])
+        return f"{ev}{tail}. {rng.choice(q_end)}"
+    if form == 3:     # question first: "How many ... if A had x and lost y?"
+        ev = _event(rng, events, 1, "{p}").replace("{O}", "{o}")
+        q = rng.choice(q_if)
+        return f"{q[0].upper()}{q[1:]} if {{A}} had {{x}} {{it}} and {ev}?"
+    ev = _event(rng, events, 1, "{A}").replace("{O}", "{o}")     # "After A lost y, how many ..., if she had x?"
+    return f"After {ev}, {rng.choice(q_if)}, if {{p}} had {{x}} at first?"
+
+
+def _word_template(rng):
+    """A training template (text with {A} {B} {p} {P} {o} {pp} {x} {y} {it} {P1} {P2}) and its op."""
+    kind = rng.choices(["lose", "gain", "together", "places", "more", "diff", "gold", "walk"],
+                       [0.22, 0.16, 0.1, 0.08, 0.12, 0.12, 0.1, 0.1])[0]
+    if kind == "lose":
+        return _owner_story(rng, gain=False), "-"
+    if kind == "gain":
+        return _owner_story(rng, gain=True), "+"
+    if kind == "together":
+        q = rng.choice(["How many {it} do they have together?", "How many {it} do they have in total?",
+                        "How many {it} is that altogether?", "What is their total?"])
+        return rng.choice(["{A} has {x} {it} and {B} has {y} {it}. ", "{A} has {x} {it}. {B} has {y}. ",
+                           "{B} has {y} {it} and {A} has {x}. "]) + q, "+"
+    if kind == "places":
+        q = rng.choice(["How many {it} are there in total?", "How many {it} are there altogether?",
+                        "How many {it} in all?"])
+        return rng.choice(["There are {x} {it} in the {P1} and {y} {it} in the {P2}. ",
+                           "The {P1} has {x} {it}. The {P2} has {y} {it}. ",
+                           "{y} {it} are in the {P2} and {x} are in the {P1}. "]) + q, "+"
+    if kind == "more":
+        q = rng.choice(["Who has more {it}?", "Who has more?", "Which of them has more {it}?", "Who has the most?"])
+        return rng.choice(["{A} has {x} {it} and {B} has {y} {it}. ", "{A} has {x} {it}. {B} has {y} {it}. ",
+                           "{A} carries {x} {it}, {B} carries {y}. ", "{B} owns {y} {it} and {A} owns {x}. "]) + q, "more"
+    if kind == "diff":
+        facts = rng.choice(["{A} has {x} {it} and {B} has {y}. ", "{A} has {x} {it}. {B} has {y} {it}. ",
+                            "{B} has {y} {it} and {A} has {x} {it}. ", "{B} owns {y} {it}, {A} owns {x}. "])
+        q = rng.choice(["How many more {it} does {A} have than {B}?", "How many more does {A} have?",
+                        "How many fewer {it} does {B} have than {A}?", "What is the difference?"])
+        return facts + q, "diff"
+    if kind == "gold":
+        t = rng.randrange(4)
+        if t == 0:
+            return "A sword costs {x} gold and a shield costs {y} gold. How much gold do both cost?", "+g"
+        if t == 1:
+            return rng.choice(["{A} has {x} gold and buys a sword for {y} gold. How much gold does {p} have left?",
+                               "{A} buys a sword for {y} gold. {P} had {x} gold. How much gold is left?"]), "-g"
+        if t == 2:
+            return rng.choice(["{A} pays {x} gold for a helmet that costs {y} gold. How much change does {p} get?",
+                               "A helmet costs {y} gold and {A} gives the smith {x} gold. What change does {p} get?"]), "-g"
+        return "{A} earns {x} gold on Monday and {y} gold on Tuesday. How much gold did {p} earn?", "+g"
+    t = rng.randrange(3)
+    if t == 0:
+        return rng.choice(["{A} walks {x} miles to the {P1} and then {y} miles to the {P2}. How far did {p} walk in total?",
+                           "The road to the {P1} is {x} miles and the road on to the {P2} is {y} miles. How long is the trip?"]), "+m"
+    if t == 1:
+        return rng.choice(["The {P1} is {x} miles away. {A} has walked {y} miles. How many miles are left?",
+                           "{A} has walked {y} miles of the {x} miles to the {P1}. How far is there still to go?"]), "-m"
+    return "{A} rides {y} miles, then {x} more miles. How many miles did {p} ride?", "+m"
+
+
+_HELD_TEXTS = {t for t, _ in WORD_HELD}
+
+
 def gen_word(rng, heldout=False, template=None):
-    tmpls = WORD_HELD if heldout else WORD_TRAIN
-    text, op = template if template is not None else rng.choice(tmpls)
-    fem, mal = (HELD_F, HELD_M) if heldout else (TRAIN_F, TRAIN_M)
-    gA = rng.random() < 0.5
-    A = rng.choice(fem if gA else mal)
-    B = rng.choice([n for n in fem + mal if n != A])
-    p, pp = ("she", "her") if gA else ("he", "his")
+    if template is not None or heldout:
+        text, op = template if template is not None else rng.choice(WORD_HELD)
+    else:
+        while True:
+            text, op = _word_template(rng)
+            if text not in _HELD_TEXTS:
+                break
+    if heldout:
+        gA = rng.random() < 0.5
+        A = rng.choice(HELD_F if gA else HELD_M)
+        B = rng.choice([n for n in HELD_F + HELD_M if n != A])
+    else:
+        A, B, gA = _train_names(rng)
+    p, pp, o = ("she", "her", "her") if gA else ("he", "his", "him")
     it = rng.choice(ITEMS)
+    P1, P2 = rng.sample(_PLACES if "{P1} and" in text or "The {P1} has" in text or "in the {P2}" in text
+                        else _SPOTS, 2)
     nx = rng.choice([1, 2, 2, 2, 3, 3, 3])
     ny = rng.choice([1, 2, 2, 3]) if nx >= 2 else 1
     ny = min(nx, ny)
@@ -264,7 +389,7 @@ def gen_word(rng, heldout=False, template=None):
         y += 1
     if base == "+" and rng.random() < 0.3:
         x, y = y, x
-    q = text.format(A=A, B=B, p=p, pp=pp, x=x, y=y, it=it)
+    q = text.format(A=A, B=B, p=p, P=p.capitalize(), o=o, pp=pp, x=x, y=y, it=it, P1=P1, P2=P2)
     unit = "gold" if "g" in op[1:] and base in "+-" else ("miles" if "m" in op[1:] and base in "+-" else it)
     if base == "more":
         lines = [f"{A} {x}, {B} {y}"]
@@ -296,7 +421,7 @@ def sample(rng, progress, heldout=False):
         mix = [("add", 0.45), ("sub", 0.35), ("cmp", 0.1), ("count", 0.05), ("word", 0.05)]
         max_nd = 6
     else:
-        mix = [("add", 0.30), ("sub", 0.25), ("cmp", 0.12), ("count", 0.08), ("word", 0.25)]
+        mix = [("add", 0.25), ("sub", 0.22), ("cmp", 0.10), ("count", 0.05), ("word", 0.38)]
         max_nd = 6
     acc = 0
     for kind, w in mix:
