@@ -335,3 +335,44 @@ TEST_CASE("sampler: draws follow the probabilities; same seed, same tokens") {
     CHECK(run(77) == run(77));
     CHECK(run(77) != run(78));
 }
+
+TEST_CASE("sampler: samplers sharing one scratch draw exactly what samplers with their own draw") {
+    // Three configurations (R1 chain with penalties, typical-p + min-p, greedy), interleaved token by
+    // token as a reasoner_group samples its members; each keeps its own penalty window and rng.
+    std::vector<sampler_params> ps(3);
+    ps[0].repeat_penalty = 1.1f;
+    ps[0].top_k = 40;
+    ps[1].typical_p = 0.9f;
+    ps[1].min_p = 0.05f;
+    ps[1].temperature_first = false;
+    ps[2].temperature = 0.0f;
+    auto run = [&](bool share) {
+        sampler_scratch shared;
+        std::vector<sampler> ss;
+        std::vector<rng> rs;
+        for (size_t i = 0; i < ps.size(); ++i) {
+            ss.emplace_back(ps[i]);
+            rs.emplace_back(100 + i);
+        }
+        if (share)
+            for (sampler& s : ss) s.use_scratch(&shared);
+        rng lg(9);
+        std::vector<float> logits(3000);
+        std::vector<token_id> out;
+        for (int step = 0; step < 150; ++step)
+            for (size_t i = 0; i < ss.size(); ++i) {
+                for (float& x : logits) x = float(lg.next_double() * 10.0);
+                const token_id t = *ss[i].sample(logits.data(), logits.size(), rs[i]);
+                ss[i].accept(t);
+                out.push_back(t);
+            }
+        if (share) {
+            for (const sampler& s : ss) CHECK(s.owned_scratch_bytes() == 0);
+            CHECK(shared.byte_size() >= logits.size() * (sizeof(candidate) + sizeof(float)));
+        } else {
+            for (const sampler& s : ss) CHECK(s.owned_scratch_bytes() >= logits.size() * sizeof(float));
+        }
+        return out;
+    };
+    CHECK(run(true) == run(false));
+}

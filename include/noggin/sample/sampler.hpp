@@ -1,7 +1,8 @@
 // noggin/sample/sampler.hpp — the sampler chain: logits in, one token id out.
 //
 // One `sampler` holds its parameters, a window of recently accepted tokens (for the penalties) and
-// scratch buffers reused across calls (no allocation per token after the first). The draw uses the
+// scratch buffers reused across calls (no allocation per token after the first; several samplers may
+// share one scratch, see sampler_scratch). The draw uses the
 // caller's `rng`, so a session owns and saves its own random state. The same seed, parameters and
 // logits give the same token on every platform: probabilities use our own exp/log in double
 // precision (no libm differences), every sort has a total order (logit, then id), and the draw walks
@@ -23,7 +24,7 @@
 // temperature_first = true is the order of Hugging Face / vLLM (where DeepSeek's advice comes from);
 // false is llama.cpp's order (filters see the temperature-1 distribution).
 //
-// Sections: math helpers (portable exp/log) · sampler_params · candidate · sampler
+// Sections: math helpers (portable exp/log) · sampler_params · candidate · sampler_scratch · sampler
 #pragma once
 
 #include <algorithm>
@@ -134,6 +135,26 @@ struct candidate {
 };
 
 // ---------------------------------------------------------------------------------------------
+// sampler_scratch — the buffers one filter() call works in. Every sampler has its own; samplers that
+// never filter at the same time (the members of one reasoner_group, sampled one after another on
+// one thread) can share one through sampler::use_scratch, so a 152k-token vocabulary's ≈ 3 MiB
+// (16-byte candidates plus the biased logits) is paid once per group instead of once per member.
+struct sampler_scratch {
+    std::vector<candidate> cand;    // survivors of the last filter(); [0, sorted) sorted by (logit desc, id)
+    std::vector<float> work;        // logits after bias + penalties (n_vocab)
+    std::vector<token_id> counts;   // the penalty window, sorted
+    std::vector<double> scores;     // typical-p scores
+    std::vector<uint32_t> order;    // typical-p order
+    std::vector<candidate> tmp;     // typical-p survivors
+
+    // Bytes held (capacities).
+    size_t byte_size() const {
+        return (cand.capacity() + tmp.capacity()) * sizeof(candidate) + work.capacity() * sizeof(float) +
+               counts.capacity() * sizeof(token_id) + scores.capacity() * sizeof(double) + order.capacity() * sizeof(uint32_t);
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
 // sampler
 class sampler {
 public:
@@ -149,23 +170,23 @@ public:
     // 0 or above max_vocab, or when every logit is -inf/NaN after bias and penalties.
     result<token_id> sample(const float* logits, size_t n_vocab, rng& r) {
         NOGGIN_TRY(filter(logits, n_vocab));
-        if (cand_.size() == 1) {
+        if (sc().cand.size() == 1) {
             if (params_.temperature > 0.0f) (void)r.next_u64();  // one draw per sampled token, always
-            return cand_[0].id;
+            return sc().cand[0].id;
         }
         // Canonical order for the draw: a tail left by nth_element is put in id order.
         if (!tail_canonical_) {
-            std::sort(cand_.begin() + std::ptrdiff_t(sorted_), cand_.end(),
+            std::sort(sc().cand.begin() + std::ptrdiff_t(sorted_), sc().cand.end(),
                       [](const candidate& a, const candidate& b) { return a.id < b.id; });
             tail_canonical_ = true;
         }
         const double u = r.next_double();
         double cum = 0.0;
-        for (const candidate& c : cand_) {
+        for (const candidate& c : sc().cand) {
             cum += c.p;
             if (u < cum) return c.id;
         }
-        return cand_.back().id;  // u within rounding of 1
+        return sc().cand.back().id;  // u within rounding of 1
     }
 
     // Stages 1–10 only: afterwards candidates() holds the survivors with probabilities that sum to
@@ -173,44 +194,44 @@ public:
     status filter(const float* logits, size_t n_vocab) {
         if (logits == nullptr || n_vocab == 0 || n_vocab > max_vocab)
             return status(status_code::invalid_argument, str("sampler: bad logits (n_vocab ", n_vocab, ")"));
-        cand_.clear();
+        sc().cand.clear();
         sorted_ = 0;
         tail_canonical_ = true;
-        work_.assign(logits, logits + n_vocab);
+        sc().work.assign(logits, logits + n_vocab);
         for (const logit_bias& b : params_.biases)
-            if (b.token >= 0 && size_t(b.token) < n_vocab) work_[size_t(b.token)] += b.bias;
-        apply_penalties(work_.data(), n_vocab);
+            if (b.token >= 0 && size_t(b.token) < n_vocab) sc().work[size_t(b.token)] += b.bias;
+        apply_penalties(sc().work.data(), n_vocab);
         // 3. survivors: finite logits (+inf is treated as a forced token: it wins outright).
-        cand_.reserve(n_vocab);
+        sc().cand.reserve(n_vocab);
         for (size_t i = 0; i < n_vocab; ++i) {
-            const float l = work_[i];
-            if (l == l && l != -std::numeric_limits<float>::infinity()) cand_.push_back(candidate{token_id(i), l, 0.0});
+            const float l = sc().work[i];
+            if (l == l && l != -std::numeric_limits<float>::infinity()) sc().cand.push_back(candidate{token_id(i), l, 0.0});
         }
-        if (cand_.empty()) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
+        if (sc().cand.empty()) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
         // 4. greedy
         if (!(params_.temperature > 0.0f)) {
             size_t best = 0;
-            for (size_t i = 1; i < cand_.size(); ++i)
-                if (cand_[i].logit > cand_[best].logit) best = i;  // first (lowest id) wins ties
-            candidate c = cand_[best];
+            for (size_t i = 1; i < sc().cand.size(); ++i)
+                if (sc().cand[i].logit > sc().cand[best].logit) best = i;  // first (lowest id) wins ties
+            candidate c = sc().cand[best];
             c.p = 1.0;
-            cand_.assign(1, c);
+            sc().cand.assign(1, c);
             sorted_ = 1;
             return status();
         }
-        for (const candidate& c : cand_) {
+        for (const candidate& c : sc().cand) {
             if (c.logit == std::numeric_limits<float>::infinity()) {  // forced: keep only the first +inf
                 candidate f = c;
                 f.logit = 0.0f;
                 f.p = 1.0;
-                cand_.assign(1, f);
+                sc().cand.assign(1, f);
                 sorted_ = 1;
                 return status();
             }
         }
         const size_t keep = params_.min_keep < 1 ? 1 : params_.min_keep;
         if (params_.temperature_first) apply_temperature();
-        if (params_.top_k > 0 && size_t(params_.top_k) < cand_.size()) top_k(std::max(size_t(params_.top_k), keep));
+        if (params_.top_k > 0 && size_t(params_.top_k) < sc().cand.size()) top_k(std::max(size_t(params_.top_k), keep));
         if (params_.typical_p < 1.0f) typical(keep);
         if (params_.top_p < 1.0f) top_p(keep);
         if (params_.min_p > 0.0f) min_p(keep);
@@ -219,8 +240,19 @@ public:
         return status();
     }
 
-    // Survivors of the last filter()/sample() call.
-    const std::vector<candidate>& candidates() const { return cand_; }
+    // Survivors of the last filter()/sample() call (with a shared scratch: until any sharing sampler
+    // filters again).
+    const std::vector<candidate>& candidates() const { return sc().cand; }
+
+    // Work in `shared` from now on (its owner keeps it alive and never lets two sharing samplers run
+    // at once); this sampler's own buffers are freed. Null: back to buffers of its own. Tokens are
+    // the same either way: nothing in the scratch carries over between calls.
+    void use_scratch(sampler_scratch* shared) {
+        shared_ = shared;
+        own_ = sampler_scratch();
+    }
+    // Bytes of the buffers this sampler owns (0 while it uses a shared scratch).
+    size_t owned_scratch_bytes() const { return own_.byte_size(); }
 
     // --- penalty window
     // Record a token the session accepted (sampled or forced); the penalties look at the last
@@ -257,12 +289,12 @@ private:
         if (!on || params_.penalty_last_n <= 0 || history_.empty()) return;
         const size_t cap = size_t(params_.penalty_last_n);
         const size_t m = std::min(cap, history_.size());
-        counts_.assign(history_.end() - std::ptrdiff_t(m), history_.end());
-        std::sort(counts_.begin(), counts_.end());
-        for (size_t i = 0; i < counts_.size();) {
+        sc().counts.assign(history_.end() - std::ptrdiff_t(m), history_.end());
+        std::sort(sc().counts.begin(), sc().counts.end());
+        for (size_t i = 0; i < sc().counts.size();) {
             size_t j = i;
-            while (j < counts_.size() && counts_[j] == counts_[i]) ++j;
-            const token_id t = counts_[i];
+            while (j < sc().counts.size() && sc().counts[j] == sc().counts[i]) ++j;
+            const token_id t = sc().counts[i];
             if (t >= 0 && size_t(t) < n) {
                 float& l = w[size_t(t)];
                 if (params_.repeat_penalty != 1.0f && params_.repeat_penalty > 0.0f)
@@ -276,41 +308,41 @@ private:
     void apply_temperature() {
         const float t = params_.temperature;
         if (t == 1.0f) return;
-        for (candidate& c : cand_) c.logit /= t;  // order-preserving: sorted_ stays valid
+        for (candidate& c : sc().cand) c.logit /= t;  // order-preserving: sorted_ stays valid
     }
 
-    // Make cand_[0..m) the m best by (logit, id), sorted; cand_ beyond stays unordered.
+    // Make sc().cand[0..m) the m best by (logit, id), sorted; sc().cand beyond stays unordered.
     void ensure_sorted(size_t m) {
-        m = std::min(m, cand_.size());
+        m = std::min(m, sc().cand.size());
         if (m <= sorted_) return;
-        auto first = cand_.begin() + std::ptrdiff_t(sorted_), nth = cand_.begin() + std::ptrdiff_t(m);
-        if (m < cand_.size()) {
-            std::nth_element(first, nth, cand_.end(), by_logit);
+        auto first = sc().cand.begin() + std::ptrdiff_t(sorted_), nth = sc().cand.begin() + std::ptrdiff_t(m);
+        if (m < sc().cand.size()) {
+            std::nth_element(first, nth, sc().cand.end(), by_logit);
             tail_canonical_ = false;
         }
         std::sort(first, nth, by_logit);
         sorted_ = m;
     }
 
-    // p_i = exp(l_i - max) / Σ over cand_; returns log Σ exp(l - max) and fills c.p.
+    // p_i = exp(l_i - max) / Σ over sc().cand; returns log Σ exp(l - max) and fills c.p.
     double softmax() {
         float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : cand_) mx = std::max(mx, c.logit);
+        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
         double sum = 0.0;
-        for (candidate& c : cand_) {
+        for (candidate& c : sc().cand) {
             const double d = double(c.logit) - double(mx);
             c.p = d < -64.0 ? 0.0 : detail::exp_portable(d);  // e^-64 · 2^24 tokens < 1e-20: irrelevant
             sum += c.p;
         }
         const double inv = 1.0 / sum;  // sum >= 1 (the max contributes e^0)
-        for (candidate& c : cand_) c.p *= inv;
+        for (candidate& c : sc().cand) c.p *= inv;
         return detail::log_portable(sum);
     }
 
     void top_k(size_t k) {
-        if (k >= cand_.size()) return;
+        if (k >= sc().cand.size()) return;
         ensure_sorted(k);
-        cand_.resize(k);
+        sc().cand.resize(k);
         tail_canonical_ = true;
     }
 
@@ -319,80 +351,79 @@ private:
         const double target = double(params_.top_p);
         double cum = 0.0;
         size_t i = 0;
-        while (i < cand_.size()) {
+        while (i < sc().cand.size()) {
             if (i == sorted_) ensure_sorted(std::max<size_t>(64, 2 * sorted_));
-            cum += cand_[i].p;
+            cum += sc().cand[i].p;
             ++i;
             if (cum >= target && i >= keep) break;
         }
-        if (i < cand_.size()) {
-            cand_.resize(i);
+        if (i < sc().cand.size()) {
+            sc().cand.resize(i);
             tail_canonical_ = true;
         }
     }
 
     void min_p(size_t keep) {
         float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : cand_) mx = std::max(mx, c.logit);
+        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
         // p_i >= min_p · p_max  ⇔  l_i - max >= log(min_p)
         const double cut = detail::log_portable(double(params_.min_p));
         size_t count = 0;
-        for (const candidate& c : cand_) count += double(c.logit) - double(mx) >= cut ? 1 : 0;
+        for (const candidate& c : sc().cand) count += double(c.logit) - double(mx) >= cut ? 1 : 0;
         if (count < keep) {  // too few pass: keep the `keep` best instead
             top_k(keep);
             return;
         }
         size_t kept = 0, kept_sorted = 0;
-        for (size_t i = 0; i < cand_.size(); ++i)
-            if (double(cand_[i].logit) - double(mx) >= cut) {
+        for (size_t i = 0; i < sc().cand.size(); ++i)
+            if (double(sc().cand[i].logit) - double(mx) >= cut) {
                 if (i < sorted_) ++kept_sorted;
-                cand_[kept++] = cand_[i];
+                sc().cand[kept++] = sc().cand[i];
             }
-        cand_.resize(kept);
+        sc().cand.resize(kept);
         sorted_ = kept_sorted;  // the kept part of a sorted prefix is a sorted prefix
     }
 
     void typical(size_t keep) {
         const double log_sum = softmax();
         float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : cand_) mx = std::max(mx, c.logit);
+        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
         // -log p_i = log_sum - (l_i - max);  H = Σ p_i · (-log p_i)
         double h = 0.0;
-        for (const candidate& c : cand_) h += c.p * (log_sum - (double(c.logit) - double(mx)));
-        scores_.resize(cand_.size());
-        order_.resize(cand_.size());
-        for (size_t i = 0; i < cand_.size(); ++i) {
-            scores_[i] = std::fabs(log_sum - (double(cand_[i].logit) - double(mx)) - h);
-            order_[i] = uint32_t(i);
+        for (const candidate& c : sc().cand) h += c.p * (log_sum - (double(c.logit) - double(mx)));
+        sc().scores.resize(sc().cand.size());
+        sc().order.resize(sc().cand.size());
+        for (size_t i = 0; i < sc().cand.size(); ++i) {
+            sc().scores[i] = std::fabs(log_sum - (double(sc().cand[i].logit) - double(mx)) - h);
+            sc().order[i] = uint32_t(i);
         }
-        std::sort(order_.begin(), order_.end(), [this](uint32_t a, uint32_t b) {
-            return scores_[a] < scores_[b] || (scores_[a] == scores_[b] && cand_[a].id < cand_[b].id);
+        std::sort(sc().order.begin(), sc().order.end(), [this](uint32_t a, uint32_t b) {
+            return sc().scores[a] < sc().scores[b] || (sc().scores[a] == sc().scores[b] && sc().cand[a].id < sc().cand[b].id);
         });
         double cum = 0.0;
         size_t n = 0;
-        while (n < order_.size()) {
-            cum += cand_[order_[n]].p;
+        while (n < sc().order.size()) {
+            cum += sc().cand[sc().order[n]].p;
             ++n;
             if (cum >= double(params_.typical_p) && n >= keep) break;
         }
-        tmp_.clear();
-        for (size_t i = 0; i < n; ++i) tmp_.push_back(cand_[order_[i]]);
-        std::sort(tmp_.begin(), tmp_.end(), by_logit);
-        cand_.swap(tmp_);
-        sorted_ = cand_.size();
+        sc().tmp.clear();
+        for (size_t i = 0; i < n; ++i) sc().tmp.push_back(sc().cand[sc().order[i]]);
+        std::sort(sc().tmp.begin(), sc().tmp.end(), by_logit);
+        sc().cand.swap(sc().tmp);
+        sorted_ = sc().cand.size();
         tail_canonical_ = true;
     }
 
+    sampler_scratch& sc() { return shared_ != nullptr ? *shared_ : own_; }
+    const sampler_scratch& sc() const { return shared_ != nullptr ? *shared_ : own_; }
+
     sampler_params params_;
     std::vector<token_id> history_;   // accepted tokens, newest last (trimmed lazily to penalty_last_n)
-    std::vector<candidate> cand_;     // survivors; [0, sorted_) sorted by (logit desc, id)
-    size_t sorted_ = 0;               // length of the sorted prefix of cand_
-    bool tail_canonical_ = true;      // cand_[sorted_..) is in id order (no nth_element since the last cut)
-    std::vector<float> work_;         // logits after bias + penalties (n_vocab)
-    std::vector<token_id> counts_;    // scratch: the penalty window, sorted
-    std::vector<double> scores_;      // scratch: typical-p scores
-    std::vector<uint32_t> order_;     // scratch: typical-p order
-    std::vector<candidate> tmp_;      // scratch: typical-p survivors
+    size_t sorted_ = 0;               // length of the sorted prefix of the candidates
+    bool tail_canonical_ = true;      // candidates [sorted_..) are in id order (no nth_element since the last cut)
+    sampler_scratch own_;             // this sampler's buffers (empty while it uses a shared one)
+    sampler_scratch* shared_ = nullptr;  // a scratch shared with other samplers, or null
 };
 
 }  // namespace noggin::sample
