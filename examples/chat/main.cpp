@@ -52,25 +52,10 @@ struct printer {
     }
 };
 
-std::string json_escape(const std::string& s) {
+// A JSON string literal (quotes included) for `s`.
+std::string json_string(const std::string& s) {
     std::string out;
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char b[8];
-                    std::snprintf(b, sizeof b, "\\u%04x", c);
-                    out += b;
-                } else {
-                    out += char(c);
-                }
-        }
-    }
+    noggin::text::json_quote(out, s);
     return out;
 }
 
@@ -190,10 +175,10 @@ int main(int argc, char** argv) {
         if (ts.reason == noggin::run::stop_reason::error)
             std::fprintf(stderr, "noggin-chat: %s\n", r.last_status().message().c_str());
         if (o.json) {
-            std::printf("{\"thinking\":\"%s\",\"answer\":\"%s\",\"stop\":\"%s\",\"prompt_tokens\":%lld,"
+            std::printf("{\"thinking\":%s,\"answer\":%s,\"stop\":\"%s\",\"prompt_tokens\":%lld,"
                         "\"prefilled_tokens\":%lld,\"thinking_tokens\":%lld,\"forced_tokens\":%lld,\"answer_tokens\":%lld,"
                         "\"prefill_ms\":%.3f,\"think_ms\":%.3f,\"answer_ms\":%.3f,\"total_ms\":%.3f}\n",
-                        json_escape(r.thinking_text()).c_str(), json_escape(r.answer_text()).c_str(),
+                        json_string(r.thinking_text()).c_str(), json_string(r.answer_text()).c_str(),
                         noggin::run::stop_reason_name(ts.reason), (long long)ts.prompt_tokens, (long long)ts.prefilled_tokens,
                         (long long)ts.thinking_tokens, (long long)ts.forced_tokens, (long long)ts.answer_tokens, ts.prefill_ms,
                         ts.think_ms, ts.answer_ms, ms);

@@ -248,7 +248,6 @@ inline size_t u8_count(std::string_view s) {
     for (size_t i = 0; i < s.size(); i += u8_len(s, i)) ++n;
     return n;
 }
-inline void u8_append(std::string& out, uint32_t cp) { json_detail::append_utf8(out, cp); }
 // Python's str.isspace() for the characters templates meet (ASCII whitespace, \x1c-\x1f, NEL,
 // NBSP and the common Unicode spaces), given one code point's bytes.
 inline bool is_py_space(std::string_view cp) {
@@ -835,7 +834,7 @@ private:
                     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
                         return syntax_error(src_, uint32_t(p - 2), "invalid code point in string literal");
                     p += len;
-                    u8_append(t.text, cp);
+                    append_utf8_code_point(t.text, cp);
                     break;
                 }
                 default:

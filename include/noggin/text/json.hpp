@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../core/status.hpp"
+#include "utf8.hpp"
 
 namespace noggin::text {
 
@@ -169,24 +170,6 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Implementation: recursive-descent parser (recursion bounded by limits.max_depth).
 namespace json_detail {
-
-inline void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(char(cp));
-    } else if (cp < 0x800) {
-        out.push_back(char(0xC0 | (cp >> 6)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(char(0xE0 | (cp >> 12)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(char(0xF0 | (cp >> 18)));
-        out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    }
-}
 
 // Length of the valid UTF-8 sequence starting at p (1..4), or 0 when invalid (overlong, surrogate,
 // beyond U+10FFFF, truncated).
@@ -605,7 +588,7 @@ private:
                         if (lo < 0xDC00 || lo > 0xDFFF) return fail("high surrogate not followed by a low surrogate");
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     }
-                    json_detail::append_utf8(out, cp);
+                    append_utf8_code_point(out, cp);
                     break;
                 }
                 default: --pos_; return fail("invalid escape character");

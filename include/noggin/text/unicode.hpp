@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "unicode_tables.hpp"
+#include "utf8.hpp"
 
 namespace noggin::text::unicode {
 
@@ -62,23 +63,8 @@ inline uint32_t decode_utf8(const char* s, size_t n, size_t& len) {
 
 // Append the UTF-8 encoding of cp; invalid_base + b appends the raw byte b back.
 inline void append_utf8(std::string& out, uint32_t cp) {
-    if (cp >= invalid_base) {
-        out.push_back(char(cp - invalid_base));
-    } else if (cp < 0x80) {
-        out.push_back(char(cp));
-    } else if (cp < 0x800) {
-        out.push_back(char(0xC0 | (cp >> 6)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(char(0xE0 | (cp >> 12)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(char(0xF0 | (cp >> 18)));
-        out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(char(0x80 | (cp & 0x3F)));
-    }
+    if (cp >= invalid_base) out.push_back(char(cp - invalid_base));
+    else append_utf8_code_point(out, cp);
 }
 
 // Decode a whole string into codepoints (invalid bytes as invalid_base + byte).
