@@ -1,13 +1,18 @@
 // Dequantizes every tensor of the shared llama-small-<type>.gguf files (quantized by llama.cpp's
 // llama-quantize from llama-small-f32.gguf) and compares with the F32 master: a wrong bit layout gives an
 // error near 100 %, a right one the format's quantization error. Also quantizes the master with our own
-// quantizers and checks that their error is in the same range as llama.cpp's. Skips without ../shared.
+// quantizers and checks that their error is in the same range as llama.cpp's; and runs the integer GEMM
+// over every Q4_0 matrix of the llama-small and qwen2-small Q4_0 files (llama.cpp's quantizer) against the
+// per-column dots. Skips without ../shared.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "cpu/test_util.hpp"
+#include "noggin/core/default_thread_pool.hpp"
+#include "noggin/cpu/gemm_int8.hpp"
+#include "noggin/cpu/matmul.hpp"
 #include "noggin/cpu/quants.hpp"
 #include "noggin/formats/gguf.hpp"
 #include "support/shared_data.hpp"
@@ -77,4 +82,35 @@ TEST_CASE("dequantized llama-small-<type>.gguf tensors match the F32 master") {
     }
     MESSAGE("tensors checked: ", checked, ", with our quantizer: ", ours_checked);
     CHECK(checked > 100);
+}
+
+TEST_CASE("gemm_int8 on every Q4_0 matrix of {llama,qwen2}-small-q4_0.gguf equals the per-column dots") {
+    const auto dir = noggin_test::shared_dir();
+    if (!dir) {
+        NOGGIN_SKIP_WITHOUT_SHARED();
+        return;
+    }
+    default_thread_pool two(2);
+    int checked = 0;
+    for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf"}) {
+        result<gguf::file> f = gguf::file::open(*dir + "/models/" + name);
+        REQUIRE_MESSAGE(f.ok(), name);
+        for (const gguf::tensor_info& t : f->tensors()) {
+            const tensor_view w = t.view();
+            if (t.type != dtype::q4_0 || w.ne[2] != 1 || w.ne[3] != 1) continue;
+            const std::string what = std::string(name) + " " + std::string(t.name);
+            CAPTURE(what);
+            const std::int64_t k = w.ne[0], rows = w.ne[1], n_cols = 37;  // a prompt batch with a column tail
+            const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 11);
+            std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
+            cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+            std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+            REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), two.hook()).ok());
+            REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+            CHECK(noggin_test::rel_rms(y.data(), dots.data(), y.size()) <= 1e-6);  // summation order only
+            ++checked;
+        }
+    }
+    MESSAGE("Q4_0 matrices checked: ", checked);
+    CHECK(checked >= 20);
 }

@@ -278,7 +278,34 @@ inline float vec_dot_q8_k_ref(std::int64_t n, const void* w, const void* x) {
 #if NOGGIN_SIMD_AVX2
 // --- SIMD helpers (AVX2) -------------------------------------------------------------------------------
 
+// Which vpdpbusd (u8 × s8 → int32, 4 products per lane, no intermediate saturation) the host's flags
+// enable: 256-bit through AVX-512 VNNI + VL or AVX-VNNI, 512-bit through AVX-512 VNNI. NOGGIN_NO_VNNI
+// turns both off (maddubs + madd instead).
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_VNNI)
+#define NOGGIN_CPU_VNNI256 1
+#elif defined(__AVXVNNI__) && !defined(NOGGIN_NO_VNNI)
+#define NOGGIN_CPU_VNNI256 2
+#else
+#define NOGGIN_CPU_VNNI256 0
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && !defined(NOGGIN_NO_VNNI)
+#define NOGGIN_CPU_VNNI512 1
+#else
+#define NOGGIN_CPU_VNNI512 0
+#endif
+
 namespace avx2 {
+
+#if NOGGIN_CPU_VNNI256
+// acc + Σ u8 × s8 per int32 lane (4 products each), exact in int32.
+inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) {
+#if NOGGIN_CPU_VNNI256 == 1
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    return _mm256_dpbusd_avx_epi32(acc, u, s);
+#endif
+}
+#endif
 
 inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -312,10 +339,8 @@ inline __m256i bits_to_0x10(std::uint32_t bits) {
 // flags enable AVX-VNNI (or AVX-512 VNNI + VL) one vpdpbusd does both steps; with u ≤ 127 the int16 pair
 // sums cannot saturate, so the result is the same bits.
 inline __m256i dot_us(__m256i u, __m256i s) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_VNNI)
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#elif defined(__AVXVNNI__) && !defined(NOGGIN_NO_VNNI)
-    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
+#if NOGGIN_CPU_VNNI256
+    return dpbusd(_mm256_setzero_si256(), u, s);
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif

@@ -1,0 +1,344 @@
+// noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 weights
+// against Q8_1 activations (the format the Q4_0 dot product already takes), weight rows unpacked once per
+// tile into row-interleaved int8 panels.
+//
+//     // xq: n_cols columns of Q8_1 activations, activation_row_bytes(q8_1, k) apart, e.g. from
+//     // noggin::cpu::quantize_columns(noggin::dtype::q8_1, x, n_cols, k, xq, pool).
+//     if (noggin::cpu::gemm_int8_supported(W.type)) noggin::cpu::gemm_int8(W, xq, n_cols, y, pool);
+//
+// Sections: tiling constants · panel packing · micro-kernels (AVX-512, AVX2, portable) · the threaded
+//           driver and entry point
+//
+// Why: the float panel GEMM (gemm.hpp) multiplies 16 floats per FMA; an int8 dot-product instruction
+// multiplies 64 (AVX-512 VNNI vpdpbusd) or 32 (AVX2 maddubs) byte pairs per instruction, and 4-bit weights
+// need no conversion to float at all. PERF.md fact 3 (llama.cpp/ik_llama.cpp repack Q4_0 the same way).
+//
+// Panel (per tile of MR weight rows and up to 8 blocks of 32 elements, on the calling thread's stack):
+//   qs[b][s][i][0..3] = unsigned quants 4s..4s+3 of block b of row i (Q4_0: 0..15, offset not applied),
+//                       so one 64-byte (32-byte) load holds 4 consecutive elements of 16 (8) rows;
+//   d[b][i]           = the row's block scale as float;
+//   m[b][i]           = what multiplies the activation block sum s = d_x·Σq_x (Q4_0: −8·d).
+//   (The portable kernel stores the signed quants q − 8 and m = 0 instead: see there.)
+// Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
+// activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
+// acc += float(sum)·(d·d_x) + m·s_x. Accumulators: 2 vectors × NR columns of int32 sums and of floats.
+// Without VNNI, maddubs pair sums are added in int16 for the whole block (≤ 16·15·128 = 30720 < 2^15,
+// no saturation since weight quants are ≤ 15) and widened by one madd per block: the same integers.
+//
+// Numerics: per block the integer sum is exact and the float terms are those of the Q4_0 dot product
+// (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1); only the float
+// summation order over blocks differs, so gemm_int8 equals matmul_quantized on the same Q8_1 input to
+// float rounding (≈1e-7 relative), and both differ from the exact product by the activation
+// quantization (≈1e-2 relative for random data). Results do not depend on the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "../core/config.hpp"
+#include "../core/dtype.hpp"
+#include "../core/half.hpp"
+#include "../core/hooks.hpp"
+#include "../core/status.hpp"
+#include "../core/tensor.hpp"
+#include "dot.hpp"
+#include "matmul.hpp"
+
+#if NOGGIN_SIMD_AVX2
+#include <immintrin.h>
+#endif
+
+namespace noggin {
+namespace cpu {
+
+// --- tiling constants ---------------------------------------------------------------------------------
+
+// Weight types with an integer GEMM here (their activations are Q8_1, vec_dot_type's choice).
+inline bool gemm_int8_supported(dtype w) { return w == dtype::q4_0; }
+
+// 512-bit micro-kernel where the host's flags enable AVX-512 BW (maddubs on zmm) and the float GEMM may
+// use AVX-512 (NOGGIN_NO_AVX512 keeps both on AVX2); vpdpbusd on top when AVX-512 VNNI is enabled.
+#if NOGGIN_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && !defined(NOGGIN_NO_AVX512)
+#define NOGGIN_GEMM_INT8_512 1
+#else
+#define NOGGIN_GEMM_INT8_512 0
+#endif
+
+namespace detail {
+#if NOGGIN_GEMM_INT8_512
+constexpr std::int64_t i8_lanes = 16;  // int32 lanes (= weight rows) per vector
+constexpr int i8_nr = 6;               // columns per micro-kernel call (2·6 int + 2·6 float zmm accumulators)
+#elif NOGGIN_SIMD_AVX2
+constexpr std::int64_t i8_lanes = 8;
+constexpr int i8_nr = 3;  // 16 ymm registers: 2 weights, 2·3 int16 sums, 2·3 floats, the ones for madd
+#else
+constexpr std::int64_t i8_lanes = 8;
+constexpr int i8_nr = 4;
+#endif
+constexpr std::int64_t i8_mr = 2 * i8_lanes;  // weight rows per tile (2 vectors)
+constexpr int i8_kb = 8;                      // blocks of 32 per panel (256 elements)
+constexpr std::int64_t i8_step_bytes = i8_mr * 4;          // one step: 4 elements of every row
+constexpr std::int64_t i8_block_bytes = 8 * i8_step_bytes;  // one block: 8 steps
+
+struct i8_panel {
+    alignas(64) std::uint8_t qs[i8_kb * i8_block_bytes];  // [b][s][i][4] unsigned quants
+    alignas(64) float d[i8_kb * i8_mr];                   // [b][i] weight block scale
+    alignas(64) float m[i8_kb * i8_mr];                   // [b][i] multiplier of the activation block sum
+};
+
+// --- panel packing ----------------------------------------------------------------------------------------
+
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q4_0 matrix w into p; rows nr..MR-1 are zero.
+inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const block_q4_0* a = static_cast<const block_q4_0*>(w.row(r0 + i)) + b0;
+        for (int b = 0; b < nb; ++b) {
+            const float d = f16_to_f32(a[b].d);
+            p.d[b * i8_mr + i] = d;
+            alignas(32) std::uint8_t t[32];  // quants in element order
+#if NOGGIN_SIMD_AVX2
+            p.m[b * i8_mr + i] = -8.0f * d;
+            _mm256_store_si256(reinterpret_cast<__m256i*>(t), avx2::nibbles(a[b].qs));
+#else
+            // Portable kernel: signed quants q − 8 (two's complement bytes) and no s_x term, the integer
+            // sums of vec_dot_q4_0_ref.
+            p.m[b * i8_mr + i] = 0.0f;
+            for (int j = 0; j < 16; ++j)
+                t[j] = static_cast<std::uint8_t>((a[b].qs[j] & 0xf) - 8), t[j + 16] = static_cast<std::uint8_t>((a[b].qs[j] >> 4) - 8);
+#endif
+            std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
+            for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, t + 4 * s, 4);
+        }
+    }
+    for (std::int64_t i = nr; i < i8_mr; ++i) {
+        for (int b = 0; b < nb; ++b) {
+            p.d[b * i8_mr + i] = 0.0f;
+            p.m[b * i8_mr + i] = 0.0f;
+            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
+        }
+    }
+}
+
+// --- micro-kernels ----------------------------------------------------------------------------------------
+// acc[c][i] = Σ_b (d[b][i]·d_x(c,b))·Σ_j q[b][i][j]·q_x(c,b,j) + m[b][i]·s_x(c,b) for NC ≤ i8_nr columns,
+// x pointing at the panel's first Q8_1 block of column 0 (column c at x + c·ldx bytes); then y[c·ldy + i]
+// is set (first panel of k) or incremented, for i < nr.
+
+inline std::int32_t i8_load32(const unsigned char* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+#if NOGGIN_SIMD_AVX2
+// d and s of one Q8_1 block as floats (lanes 0 and 1).
+inline __m128 i8_load_ds(const unsigned char* block) { return _mm_cvtph_ps(_mm_cvtsi32_si128(i8_load32(block))); }
+#endif
+
+#if NOGGIN_GEMM_INT8_512
+struct i8_v512 {
+    using iv = __m512i;
+    using fv = __m512;
+    static iv zero() { return _mm512_setzero_si512(); }
+    static iv load(const std::uint8_t* p) { return _mm512_load_si512(reinterpret_cast<const void*>(p)); }
+    static iv bcast(const unsigned char* p) { return _mm512_set1_epi32(i8_load32(p)); }
+    // (maskz with all lanes: g++ 12 flags _mm512_cvtepi32_ps's _mm512_undefined_ps as maybe-uninitialized)
+    static fv cvt(iv v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), v); }
+#if NOGGIN_CPU_VNNI512
+    static iv dp(iv acc, iv w, iv x) { return _mm512_dpbusd_epi32(acc, w, x); }
+    static fv to_float(iv acc) { return cvt(acc); }
+#else
+    static iv dp(iv acc, iv w, iv x) { return _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, x)); }
+    static fv to_float(iv acc) { return cvt(_mm512_madd_epi16(acc, _mm512_set1_epi16(1))); }
+#endif
+    static fv fzero() { return _mm512_setzero_ps(); }
+    static fv fload(const float* p) { return _mm512_load_ps(p); }
+    static fv floadu(const float* p) { return _mm512_loadu_ps(p); }
+    static void fstoreu(float* p, fv v) { _mm512_storeu_ps(p, v); }
+    static void fstore(float* p, fv v) { _mm512_store_ps(p, v); }
+    static fv add(fv a, fv b) { return _mm512_add_ps(a, b); }
+    static fv mul(fv a, fv b) { return _mm512_mul_ps(a, b); }
+    static fv fmadd(fv a, fv b, fv c) { return _mm512_fmadd_ps(a, b, c); }
+    static fv splat0(__m128 v) { return _mm512_set1_ps(_mm_cvtss_f32(v)); }  // (not broadcastss: same g++ 12 warning)
+};
+using i8_vec = i8_v512;
+#elif NOGGIN_SIMD_AVX2
+struct i8_v256 {
+    using iv = __m256i;
+    using fv = __m256;
+    static iv zero() { return _mm256_setzero_si256(); }
+    static iv load(const std::uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+    static iv bcast(const unsigned char* p) { return _mm256_set1_epi32(i8_load32(p)); }
+#if NOGGIN_CPU_VNNI256
+    static iv dp(iv acc, iv w, iv x) { return avx2::dpbusd(acc, w, x); }
+    static fv to_float(iv acc) { return _mm256_cvtepi32_ps(acc); }
+#else
+    static iv dp(iv acc, iv w, iv x) { return _mm256_add_epi16(acc, _mm256_maddubs_epi16(w, x)); }
+    static fv to_float(iv acc) { return _mm256_cvtepi32_ps(_mm256_madd_epi16(acc, _mm256_set1_epi16(1))); }
+#endif
+    static fv fzero() { return _mm256_setzero_ps(); }
+    static fv fload(const float* p) { return _mm256_load_ps(p); }
+    static fv floadu(const float* p) { return _mm256_loadu_ps(p); }
+    static void fstoreu(float* p, fv v) { _mm256_storeu_ps(p, v); }
+    static void fstore(float* p, fv v) { _mm256_store_ps(p, v); }
+    static fv add(fv a, fv b) { return _mm256_add_ps(a, b); }
+    static fv mul(fv a, fv b) { return _mm256_mul_ps(a, b); }
+    static fv fmadd(fv a, fv b, fv c) { return _mm256_fmadd_ps(a, b, c); }
+    static fv splat0(__m128 v) { return _mm256_broadcastss_ps(v); }
+};
+using i8_vec = i8_v256;
+#endif
+
+#if NOGGIN_SIMD_AVX2
+template <int NC>
+inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
+                      std::int64_t nr, bool first) {
+    using V = i8_vec;
+    constexpr std::int64_t L = i8_lanes;
+    typename V::fv acc0[NC], acc1[NC];
+    for (int c = 0; c < NC; ++c) acc0[c] = V::fzero(), acc1[c] = V::fzero();
+    for (int b = 0; b < nb; ++b) {
+        const std::uint8_t* q = p.qs + b * i8_block_bytes;
+        const unsigned char* xb = x + static_cast<std::size_t>(b) * sizeof(block_q8_1);
+        typename V::iv s0[NC], s1[NC];
+        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
+#pragma GCC unroll 8
+            for (int c = 0; c < NC; ++c) {
+                const typename V::iv xv = V::bcast(xb + c * ldx + offsetof(block_q8_1, qs) + 4 * s);
+                s0[c] = V::dp(s0[c], w0, xv);
+                s1[c] = V::dp(s1[c], w1, xv);
+            }
+        }
+        const typename V::fv d0 = V::fload(p.d + b * i8_mr), d1 = V::fload(p.d + b * i8_mr + L);
+        const typename V::fv m0 = V::fload(p.m + b * i8_mr), m1 = V::fload(p.m + b * i8_mr + L);
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            const __m128 ds = i8_load_ds(xb + c * ldx);
+            const typename V::fv dx = V::splat0(ds), sx = V::splat0(_mm_movehdup_ps(ds));
+            acc0[c] = V::fmadd(V::to_float(s0[c]), V::mul(d0, dx), acc0[c]);
+            acc1[c] = V::fmadd(V::to_float(s1[c]), V::mul(d1, dx), acc1[c]);
+            acc0[c] = V::fmadd(m0, sx, acc0[c]);
+            acc1[c] = V::fmadd(m1, sx, acc1[c]);
+        }
+    }
+    if (nr == i8_mr) {
+        for (int c = 0; c < NC; ++c) {
+            float* yc = y + c * ldy;
+            if (first) {
+                V::fstoreu(yc, acc0[c]);
+                V::fstoreu(yc + L, acc1[c]);
+            } else {
+                V::fstoreu(yc, V::add(V::floadu(yc), acc0[c]));
+                V::fstoreu(yc + L, V::add(V::floadu(yc + L), acc1[c]));
+            }
+        }
+        return;
+    }
+    alignas(64) float t[i8_mr];
+    for (int c = 0; c < NC; ++c) {
+        V::fstore(t, acc0[c]);
+        V::fstore(t + L, acc1[c]);
+        float* yc = y + c * ldy;
+        for (std::int64_t i = 0; i < nr; ++i) yc[i] = first ? t[i] : yc[i] + t[i];
+    }
+}
+#else
+// Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants,
+// so each block's term is the scalar reference dot's (d_w·d_x)·Σ(q_w − 8)·q_x, bit for bit.
+template <int NC>
+inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
+                      std::int64_t nr, bool first) {
+    float acc[NC][i8_mr] = {};
+    for (int b = 0; b < nb; ++b) {
+        const std::uint8_t* q = p.qs + b * i8_block_bytes;
+        for (int c = 0; c < NC; ++c) {
+            const block_q8_1& xc = *reinterpret_cast<const block_q8_1*>(x + c * ldx + static_cast<std::size_t>(b) * sizeof(block_q8_1));
+            std::int32_t sum[i8_mr] = {};
+            for (int s = 0; s < 8; ++s)
+                for (std::int64_t i = 0; i < i8_mr; ++i)
+                    for (int e = 0; e < 4; ++e)
+                        sum[i] += static_cast<std::int8_t>(q[s * i8_step_bytes + i * 4 + e]) * xc.qs[4 * s + e];
+            const float dx = f16_to_f32(xc.d), sx = f16_to_f32(xc.s);
+            for (std::int64_t i = 0; i < i8_mr; ++i) {
+                acc[c][i] += p.d[b * i8_mr + i] * dx * static_cast<float>(sum[i]);
+                if (p.m[b * i8_mr + i] != 0.0f) acc[c][i] += p.m[b * i8_mr + i] * sx;
+            }
+        }
+    }
+    for (int c = 0; c < NC; ++c) {
+        float* yc = y + c * ldy;
+        for (std::int64_t i = 0; i < nr; ++i) yc[i] = first ? acc[c][i] : yc[i] + acc[c][i];
+    }
+}
+#endif
+
+inline void i8_kernel_n(int nc, const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y,
+                        std::int64_t ldy, std::int64_t nr, bool first) {
+    switch (nc) {
+        case 1: i8_kernel<1>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 2: i8_kernel<2>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 3: i8_kernel<3>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 4: i8_kernel<4 <= i8_nr ? 4 : 1>(p, nb, x, ldx, y, ldy, nr, first); break;
+        default: i8_kernel<5 <= i8_nr ? 5 : 1>(p, nb, x, ldx, y, ldy, nr, first); break;
+    }
+}
+
+// --- the threaded driver and entry point --------------------------------------------------------------------
+
+struct i8_job {
+    const tensor_view* w;
+    const unsigned char* x;  // Q8_1 columns
+    std::size_t ldx;         // bytes between columns
+    std::int64_t n_cols;
+    float* y;
+};
+
+inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    const i8_job& j = *static_cast<const i8_job*>(ctx);
+    const std::int64_t k = j.w->ne[0], rows = j.w->ne[1], blocks = k / 32;
+    i8_panel panel;
+    for (std::size_t tile = begin; tile < end; ++tile) {
+        const std::int64_t r0 = static_cast<std::int64_t>(tile) * i8_mr;
+        const std::int64_t nr = std::min(i8_mr, rows - r0);
+        for (std::int64_t b0 = 0; b0 < blocks; b0 += i8_kb) {
+            const int nb = static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0));
+            i8_pack_q4_0(*j.w, r0, nr, b0, nb, panel);
+            const unsigned char* xk = j.x + static_cast<std::size_t>(b0) * sizeof(block_q8_1);
+            std::int64_t c = 0;
+            for (; c + i8_nr <= j.n_cols; c += i8_nr)
+                i8_kernel<i8_nr>(panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx, j.y + c * rows + r0, rows, nr,
+                                 b0 == 0);
+            if (c < j.n_cols)
+                i8_kernel_n(static_cast<int>(j.n_cols - c), panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx,
+                            j.y + c * rows + r0, rows, nr, b0 == 0);
+        }
+    }
+}
+}  // namespace detail
+
+// y = W·x for n_cols columns given as Q8_1 activations (xq: column c at xq + c·activation_row_bytes(q8_1, k),
+// as quantize_columns writes them); y column c at y + c·rows. W 2-D of a type gemm_int8_supported accepts.
+// Tiles of detail::i8_mr rows handed out dynamically on the pool.
+inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_cols, float* y, const thread_pool& pool) {
+    const std::int64_t k = w.ne[0], rows = w.ne[1];
+    if (!gemm_int8_supported(w.type))
+        return status(status_code::invalid_argument, str("gemm_int8: no integer GEMM for ", dtype_name(w.type)));
+    if (w.ne[2] != 1 || w.ne[3] != 1) return status(status_code::invalid_argument, "gemm_int8: weight must be 2-D");
+    if (k <= 0 || rows <= 0 || n_cols < 0 || w.data == nullptr || (n_cols > 0 && (xq == nullptr || y == nullptr)))
+        return status(status_code::invalid_argument, "gemm_int8: empty or null operand");
+    if (k % 32 != 0)
+        return status(status_code::invalid_argument, str("gemm_int8: row length ", k, " is not a whole number of blocks"));
+    if (n_cols == 0) return status();
+    detail::i8_job job{&w, static_cast<const unsigned char*>(xq), activation_row_bytes(dtype::q8_1, k), n_cols, y};
+    const std::size_t tiles = static_cast<std::size_t>((rows + detail::i8_mr - 1) / detail::i8_mr);
+    detail::run_dynamic(pool, tiles, detail::i8_task, &job);
+    return status();
+}
+
+}  // namespace cpu
+}  // namespace noggin

@@ -1,0 +1,147 @@
+// Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the Q4_0 × Q8_1 integer
+// GEMM against the per-column dots on the same quantized input (matmul_quantized: equal to float rounding)
+// and against the double-precision dequantize-then-multiply reference (matmul_ref: the activation
+// quantization error), with row counts that leave partial tiles, k that leaves a partial panel, column
+// counts that leave every micro-kernel tail, the int16 worst case of the non-VNNI path, and identical
+// results on 1 and 2 threads.
+#include "noggin/cpu/gemm_int8.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "cpu/test_util.hpp"
+#include "noggin/core/default_thread_pool.hpp"
+#include "noggin/cpu/gemm.hpp"
+#include "noggin/cpu/matmul.hpp"
+
+using namespace noggin;
+using noggin_test::bytes_of;
+
+namespace {
+
+std::vector<unsigned char> quantize_matrix(dtype t, const std::vector<float>& wf, std::int64_t k, std::int64_t rows) {
+    std::vector<unsigned char> wq(bytes_of(t, k) * static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r)
+        REQUIRE(cpu::quantize_row(t, wf.data() + r * k, wq.data() + r * bytes_of(t, k), k));
+    return wq;
+}
+
+}  // namespace
+
+TEST_CASE("gemm_int8 Q4_0 equals the per-column dots to float rounding, odd sizes and tails") {
+    default_thread_pool two(2);
+    const thread_pool pools[] = {serial_thread_pool(), two.hook()};
+    const dtype t = dtype::q4_0;
+    int cases = 0;
+    // k: one block; one full panel plus a partial one (9 blocks); 25 blocks. rows: less than one tile,
+    // two 32-row tiles and a partial one (also partial for 16-row tiles).
+    for (std::int64_t k : {32, 288, 800}) {
+        for (std::int64_t rows : {5, 77}) {
+            CAPTURE(k);
+            CAPTURE(rows);
+            const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 5);
+            std::vector<unsigned char> wq = quantize_matrix(t, wf, k, rows);
+            const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
+            for (std::int64_t n_cols : {1, 2, 5, 6, 7, 13, 35}) {
+                CAPTURE(n_cols);
+                const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 9, 2.0f);
+                std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
+                cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+                std::vector<float> dots(static_cast<std::size_t>(rows * n_cols)), ref(dots.size()), buf(static_cast<std::size_t>(k));
+                REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+                cpu::matmul_ref(w, x.data(), n_cols, ref.data(), buf.data());
+                std::vector<float> first;
+                for (const thread_pool& pool : pools) {
+                    std::vector<float> y(dots.size(), -1.0f);
+                    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), pool).ok());
+                    // Same integer block sums and float terms as the dot; only the order of the float sum
+                    // over blocks differs.
+                    CHECK(noggin_test::rel_rms(y.data(), dots.data(), y.size()) <= 1e-6);
+                    // Against the exact product: the Q8_1 activation error, as matmul's test allows.
+                    CHECK(noggin_test::rel_rms(y.data(), ref.data(), y.size()) <= 1.5e-2);
+                    if (first.empty())
+                        first = y;
+                    else
+                        CHECK(y == first);  // threads change nothing
+                    ++cases;
+                }
+            }
+        }
+    }
+    CHECK(cases == 3 * 2 * 7 * 2);
+}
+
+TEST_CASE("gemm_int8 is exact at the int16 worst case (all weight quants 15, activations ±127)") {
+    // Every weight quant 15 (value 7·d) and every activation quantized to +127 or -127 in runs that keep
+    // one sign per 8-step block: the largest pair sums maddubs can produce (±3810, ±30480 per block lane).
+    const std::int64_t k = 512, rows = 33;
+    std::vector<block_q4_0> wb(static_cast<std::size_t>(k / 32 * rows));
+    for (std::size_t i = 0; i < wb.size(); ++i) {
+        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
+        for (std::uint8_t& q : wb[i].qs) q = 0xff;
+    }
+    const tensor_view w = tensor_view::contiguous(dtype::q4_0, wb.data(), {k, rows});
+    const std::int64_t n_cols = 7;
+    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 32 + c) % 2 == 0) ? 1.0f : -1.0f;
+    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
+    cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+    // Each block contributes ±7·d·32 exactly (d_x = 1/127 in f16 times 127 is within 2^-11 of 1).
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            double exact = 0.0;
+            for (std::int64_t b = 0; b < k / 32; ++b)
+                exact += (((b + c) % 2 == 0) ? 1.0 : -1.0) * 7.0 * 32.0 *
+                         f16_to_f32(wb[static_cast<std::size_t>(r * (k / 32) + b)].d);
+            const float got = y[static_cast<std::size_t>(c * rows + r)];
+            CHECK(std::fabs(got - dots[static_cast<std::size_t>(c * rows + r)]) <= 1e-4f);
+            CHECK(std::fabs(got - exact) <= 1e-2 * (1.0 + std::fabs(exact)));
+        }
+}
+
+TEST_CASE("gemm_quantized: Q8_1 input through the integer GEMM for Q4_0, float input through gemm otherwise") {
+    CHECK(cpu::gemm_input_type(dtype::q4_0) == dtype::q8_1);
+    for (dtype t : noggin_test::all_dtypes()) {
+        const dtype in = cpu::gemm_input_type(t);
+        CHECK((in == dtype::f32 || in == cpu::vec_dot_type(t)));
+    }
+    const std::int64_t k = 256, rows = 19, n_cols = 9;
+    const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 3);
+    const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 4);
+    for (dtype t : {dtype::q4_0, dtype::q4_k, dtype::f16}) {
+        std::vector<unsigned char> wq = quantize_matrix(t, wf, k, rows);
+        const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
+        std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), want(y.size());
+        if (cpu::gemm_input_type(t) == dtype::q8_1) {
+            std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
+            cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+            REQUIRE(cpu::gemm_quantized(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+            REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, want.data(), serial_thread_pool()).ok());
+        } else {
+            REQUIRE(cpu::gemm_quantized(w, x.data(), n_cols, y.data(), serial_thread_pool()).ok());
+            REQUIRE(cpu::gemm(w, x.data(), n_cols, want.data(), serial_thread_pool()).ok());
+        }
+        CHECK(y == want);
+    }
+}
+
+TEST_CASE("gemm_int8 rejects unsupported types and bad shapes, accepts zero columns") {
+    std::vector<block_q4_0> w(4);
+    const tensor_view v = tensor_view::contiguous(dtype::q4_0, w.data(), {64, 2});
+    std::vector<block_q8_1> xq(2);
+    float y[2];
+    tensor_view bad = v;
+    bad.ne[0] = 48;
+    CHECK(cpu::gemm_int8(bad, xq.data(), 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
+    tensor_view q8 = v;
+    q8.type = dtype::q8_0;
+    CHECK(cpu::gemm_int8(q8, xq.data(), 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
+    CHECK(cpu::gemm_int8(v, nullptr, 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
+    CHECK(cpu::gemm_int8(v, xq.data(), 0, y, serial_thread_pool()).ok());
+}
