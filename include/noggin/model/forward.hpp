@@ -371,10 +371,11 @@ struct shared_input {
     }
 };
 
-// Batches of at least cpu::gemm_min_cols columns go through the panel GEMM on float inputs (weights
-// unpacked once per row, not once per column); smaller ones through the per-column quantized dots.
+// Batches of at least cpu::gemm_min_cols columns go through the panel GEMM (weights unpacked once per row,
+// not once per column; its input in cpu::gemm_input_type: Q8_1 for Q4_0's integer GEMM, else floats);
+// smaller ones through the per-column quantized dots.
 inline status project(const tensor_view& w, shared_input& in, float* y) {
-    if (in.n >= cpu::gemm_min_cols) return cpu::gemm(w, in.x, in.n, y, *in.pool);
+    if (in.n >= cpu::gemm_min_cols) return cpu::gemm_quantized(w, in.as(cpu::gemm_input_type(w.type)), in.n, y, *in.pool);
     return cpu::matmul_quantized(w, in.as(cpu::vec_dot_type(w.type)), in.n, y, *in.pool);
 }
 
