@@ -1,22 +1,26 @@
 // bench/kernels_bench.cpp — matrix-vector speed of the CPU kernels against the memory read roofline.
 //
-//     noggin-bench-kernels [--mib 256] [--reps 3] [--cols 0]
+//     noggin-bench-kernels [--mib 256] [--reps 3] [--cols 0] [--types Q4_0,Q8_0,...]
 //
 // For Q4_0, Q8_0, Q4_K, Q6_K, Q5_K and F16 weights shaped like DeepSeek-R1-Distill-Qwen-1.5B's FFN
 // (8960 rows × 1536), times cpu::matmul with one activation column (decode) on 1 and 2 threads and reports
 // weight bytes read per second. The weights are replicated into enough copies (≥ --mib MiB) that each pass
 // streams from DRAM, not the L3. The read bandwidth (AVX2 sum over a buffer of the same size) is measured
 // in the same run, before and after, so the roofline share is a ratio of numbers taken side by side.
-// With --cols N > 0 it also times a batched matmul of N columns (prefill) and prints GFLOP/s.
+// With --cols N > 0 it also times N columns (prefill) through the per-column dots, the float panel GEMM
+// and, where one exists, the integer GEMM (gemm_quantized), and prints GFLOP/s wall and per CPU-second.
+// --types Q4_0,F16 limits the types (names as dtype_name spells them).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "read_bandwidth.hpp"
 #include "timing.hpp"
 #include "noggin/core/default_thread_pool.hpp"
+#include "noggin/cpu/gemm.hpp"
 #include "noggin/cpu/matmul.hpp"
 
 #if NOGGIN_SIMD_AVX2
@@ -67,10 +71,12 @@ int main(int argc, char** argv) {
     std::size_t mib = 256;
     int reps = 3;
     std::int64_t cols = 0;
+    std::string only;  // ",Q4_0,F16," or empty for all
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--mib")) mib = static_cast<std::size_t>(std::atoi(argv[i + 1]));
         if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--cols")) cols = std::atoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--types")) only = std::string(",") + argv[i + 1] + ",";
     }
     const std::size_t min_bytes = mib << 20;
     const std::int64_t k = 1536, rows = 8960;
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
     std::vector<float> y(static_cast<std::size_t>(rows * std::max<std::int64_t>(cols, 1)));
     std::printf("%-6s %8s %12s %12s %10s %10s\n", "type", "MiB/mat", "1t GB/s", "2t GB/s", "1t %bw", "2t %bw");
     for (noggin::dtype t : types) {
+        if (!only.empty() && only.find(std::string(",") + noggin::dtype_name(t) + ",") == std::string::npos) continue;
         weights w = make_weights(t, k, rows, min_bytes);
         std::vector<unsigned char> work(noggin::cpu::matmul_work_bytes(t, k, std::max<std::int64_t>(cols, 1)));
         double gbs[2];
@@ -112,11 +119,28 @@ int main(int argc, char** argv) {
                     static_cast<double>(w.matrix_bytes) / 1048576.0, gbs[0], gbs[1], 100.0 * gbs[0] / bw_before[0],
                     100.0 * gbs[1] / bw_before[1]);
         if (cols > 0) {
-            const auto t0 = clock_type::now();
-            (void)noggin::cpu::matmul(w.view(0), x.data(), cols, y.data(), work.data(), work.size(), pools[1]);
-            const double s = seconds_since(t0);
-            std::printf("       batch of %lld columns, 2 threads: %.1f GFLOP/s\n", static_cast<long long>(cols),
-                        2.0 * static_cast<double>(k * rows * cols) / s / 1e9);
+            // Batched: per-column dots (matmul), the float panel GEMM, and gemm_quantized where its input
+            // is Q8_1 (the integer GEMM); best of `reps`, wall GFLOP/s and GFLOP per CPU-second (2 threads).
+            const double flop = 2.0 * static_cast<double>(k * rows * cols);
+            const noggin::dtype gin = noggin::cpu::gemm_input_type(t);
+            if (gin != noggin::dtype::f32)
+                noggin::cpu::quantize_columns(gin, x.data(), cols, k, work.data(), pools[1]);
+            const char* names[3] = {"matmul (dots)", "gemm (f32 panels)", "gemm_quantized (int8)"};
+            for (int v = 0; v < 3; ++v) {
+                if (v == 2 && gin == noggin::dtype::f32) break;
+                double best = 1e30, best_cpu = 1e30;
+                for (int r = 0; r < reps; ++r) {
+                    const double c0 = noggin_bench::cpu_seconds();
+                    const auto t0 = clock_type::now();
+                    if (v == 0) (void)noggin::cpu::matmul(w.view(0), x.data(), cols, y.data(), work.data(), work.size(), pools[1]);
+                    if (v == 1) (void)noggin::cpu::gemm(w.view(0), x.data(), cols, y.data(), pools[1]);
+                    if (v == 2) (void)noggin::cpu::gemm_quantized(w.view(0), work.data(), cols, y.data(), pools[1]);
+                    best = std::min(best, seconds_since(t0));
+                    best_cpu = std::min(best_cpu, noggin_bench::cpu_seconds() - c0);
+                }
+                std::printf("       %lld columns, 2 threads, %-22s %7.1f GFLOP/s wall, %7.1f per CPU-second\n",
+                            static_cast<long long>(cols), names[v], flop / best / 1e9, flop / best_cpu / 1e9);
+            }
         }
     }
     for (int t = 0; t < 2; ++t) bw_after[t] = noggin_bench::read_bandwidth(bwbuf, pools[t], reps);

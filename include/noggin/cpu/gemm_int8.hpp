@@ -121,6 +121,23 @@ inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr,
     }
 }
 
+// Ask for the cache lines of rows [r0, r0 + nr) × blocks [b0, b0 + nb) ahead of their packing: packing
+// reads MR rows a few cache lines each, too many short streams for the hardware prefetcher, and without
+// this it stalled on DRAM for ≈ 20 % of the GEMM's time (perf, pp512 Q4_0). Issued before the micro-kernels
+// of the previous panel run, which take far longer than the memory latency.
+inline void i8_prefetch(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb) {
+#if NOGGIN_SIMD_AVX2
+    const std::size_t first = static_cast<std::size_t>(b0) * sizeof(block_q4_0);
+    const std::size_t last = static_cast<std::size_t>(b0 + nb) * sizeof(block_q4_0);  // one past
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const char* row = static_cast<const char*>(w.row(r0 + i));
+        for (std::size_t o = first & ~std::size_t{63}; o < last; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+    }
+#else
+    (void)w, (void)r0, (void)nr, (void)b0, (void)nb;
+#endif
+}
+
 // --- micro-kernels ----------------------------------------------------------------------------------------
 // acc[c][i] = Σ_b (d[b][i]·d_x(c,b))·Σ_j q[b][i][j]·q_x(c,b,j) + m[b][i]·s_x(c,b) for NC ≤ i8_nr columns,
 // x pointing at the panel's first Q8_1 block of column 0 (column c at x + c·ldx bytes); then y[c·ldy + i]
@@ -308,6 +325,10 @@ inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) 
         for (std::int64_t b0 = 0; b0 < blocks; b0 += i8_kb) {
             const int nb = static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0));
             i8_pack_q4_0(*j.w, r0, nr, b0, nb, panel);
+            if (b0 + i8_kb < blocks)  // the next panel of this tile, else the first of the next tile
+                i8_prefetch(*j.w, r0, nr, b0 + i8_kb, static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0 - i8_kb)));
+            else if (tile + 1 < end)
+                i8_prefetch(*j.w, r0 + i8_mr, std::min(i8_mr, rows - r0 - i8_mr), 0, static_cast<int>(std::min<std::int64_t>(i8_kb, blocks)));
             const unsigned char* xk = j.x + static_cast<std::size_t>(b0) * sizeof(block_q8_1);
             std::int64_t c = 0;
             for (; c + i8_nr <= j.n_cols; c += i8_nr)
