@@ -9,8 +9,9 @@
 //     noggin::cpu::matmul_quantized(Wq, work.data(), n_cols, yq, pool);
 //     noggin::cpu::matmul_quantized(Wk, work.data(), n_cols, yk, pool);  // same vec_dot_type required
 //
-// Sections: layouts and scratch · activation quantization · the blocked kernel · entry points ·
-//           scalar reference
+// Sections: layouts and scratch · activation quantization · dynamic scheduling (run_dynamic, tile
+//           control: per-tile interrupt, deadline and resume for pausable passes) · the blocked kernel ·
+//           entry points · scalar reference
 //
 // Layouts (GGUF's): W is `rows` rows of `k` elements (ne = {k, rows}, rows nb[1] bytes apart); x holds
 // column c at x + c·k (ne = {k, n_cols}); y holds column c at y + c·rows (ne = {rows, n_cols}).
@@ -21,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -81,36 +83,145 @@ inline void quantize_columns(dtype act, const float* x, std::int64_t n_cols, std
 // --- dynamic scheduling ---------------------------------------------------------------------------------------
 
 namespace detail {
+// A caller's hold on the tiles of its next run_dynamic call, installed on the calling thread with
+// scoped_tile_control (model/forward.hpp installs one around each operation of a pausable pass). With a
+// control active, run_dynamic skips items [0, first) (done by an earlier call) and hands the rest out in
+// takes of about `take_ns` of predicted work (one item when nothing is known yet; a decode matmul tile
+// is ~1 µs, a prefill GEMM tile ~0.1–1 ms); before each take a worker asks `interrupt` and shortens the
+// take — or stops — so that it is not predicted (mean time per item so far in this call; est_tile_ns
+// before any) to end after `deadline_ns`. So an interrupt stops the call within one take. Items handed
+// out are always finished: after the call items [0, next) are done. A control applies to the first
+// run_dynamic call made under it only (later calls under the same scope run unchecked): a kernel with
+// several run_dynamic phases whose later phases read an earlier one's scratch must run only its last
+// phase under a control (scratch would be lost on a pause), e.g. by wrapping the earlier phases in
+// suspend_tile_control.
+struct tile_control {
+    // in
+    std::size_t first = 0;                       // items [0, first) are already done: skipped
+    bool (*interrupt)(void* user) = nullptr;     // called by every worker before each item (any thread); true stops
+    void* interrupt_user = nullptr;
+    std::int64_t deadline_ns = INT64_MAX;        // steady_clock nanoseconds; INT64_MAX = none
+    std::int64_t est_tile_ns = 0;                // predicted time of one item before any has run (0 = unknown)
+    bool must_progress = false;                  // run at least one item whatever the deadline says
+    std::int64_t take_ns = 50000;                // work per take (and per interrupt check), nanoseconds
+    // out (valid after the call)
+    std::size_t next = 0;                        // items [0, next) are done
+    std::size_t n = 0;                           // items of the call
+    bool stopped = false;                        // next < n: the interrupt or the deadline stopped the call
+    bool interrupted = false;                    // the interrupt (not the deadline) stopped it
+    int calls = 0;                               // run_dynamic calls made under this control
+    std::atomic<std::int64_t> run_ns{0};         // total time of the items run in this call (all workers)
+    std::atomic<std::size_t> run_items{0};       // items run in this call
+};
+inline tile_control*& current_tile_control() {
+    static thread_local tile_control* c = nullptr;
+    return c;
+}
+// Installs `c` for the run_dynamic calls of this thread while it lives.
+struct scoped_tile_control {
+    tile_control* saved;
+    explicit scoped_tile_control(tile_control* c) : saved(current_tile_control()) { current_tile_control() = c; }
+    ~scoped_tile_control() { current_tile_control() = saved; }
+    scoped_tile_control(const scoped_tile_control&) = delete;
+    scoped_tile_control& operator=(const scoped_tile_control&) = delete;
+};
+// No control for the run_dynamic calls of this thread while it lives (phases that must not pause).
+struct suspend_tile_control : scoped_tile_control {
+    suspend_tile_control() : scoped_tile_control(nullptr) {}
+};
+inline std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // Items [0, n) handed out in chunks of `grain` from an atomic counter to up to `concurrency` pool parts:
 // a worker that starts late (a busy machine, a preempted thread) finds the work already taken instead of
 // the others waiting for its fixed share. Which thread runs an item never changes its result.
 struct dynamic_job {
     std::atomic<std::size_t> next{0};
-    std::size_t n = 0, grain = 1;
+    std::size_t n = 0, grain = 1, first = 0;
     parallel_task task = nullptr;
     void* ctx = nullptr;
+    tile_control* ctl = nullptr;     // null: no checks
+    std::atomic<bool> stop{false};   // a worker saw the interrupt or the deadline
+    std::atomic<bool> interrupted{false};
 };
 inline void dynamic_task(void* p, std::size_t, std::size_t, std::size_t worker) {
     dynamic_job& j = *static_cast<dynamic_job*>(p);
+    tile_control* c = j.ctl;
+    if (c == nullptr) {
+        for (;;) {
+            const std::size_t b = j.next.fetch_add(j.grain, std::memory_order_relaxed);
+            if (b >= j.n) return;
+            j.task(j.ctx, b, std::min(b + j.grain, j.n), worker);
+        }
+    }
     for (;;) {
-        const std::size_t b = j.next.fetch_add(j.grain, std::memory_order_relaxed);
+        if (j.stop.load(std::memory_order_relaxed)) return;
+        if (c->interrupt != nullptr && c->interrupt(c->interrupt_user)) {
+            j.interrupted.store(true, std::memory_order_relaxed);
+            j.stop.store(true, std::memory_order_relaxed);
+            return;
+        }
+        const std::int64_t t0 = steady_ns();
+        std::size_t take = j.grain;
+        if (c->deadline_ns != INT64_MAX) {
+            const std::size_t ran = c->run_items.load(std::memory_order_relaxed);
+            const std::int64_t est = ran > 0 ? c->run_ns.load(std::memory_order_relaxed) / static_cast<std::int64_t>(ran) : c->est_tile_ns;
+            const bool first_item = c->must_progress && j.next.load(std::memory_order_relaxed) == j.first;
+            const std::int64_t left = c->deadline_ns - t0;
+            if (!first_item && est >= left) {
+                j.stop.store(true, std::memory_order_relaxed);
+                return;
+            }
+            if (est > 0) take = std::max<std::size_t>(1, std::min<std::size_t>(take, static_cast<std::size_t>(std::max<std::int64_t>(left, 0) / est)));
+        }
+        const std::size_t b = j.next.fetch_add(take, std::memory_order_relaxed);
         if (b >= j.n) return;
-        j.task(j.ctx, b, std::min(b + j.grain, j.n), worker);
+        const std::size_t e = std::min(b + take, j.n);
+        j.task(j.ctx, b, e, worker);
+        c->run_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
+        c->run_items.fetch_add(e - b, std::memory_order_relaxed);
     }
 }
-// Run task over [0, n) on the pool with dynamic chunks of about n / (8 · concurrency) items (at least 1).
+// Run task over [0, n) on the pool with dynamic chunks of about n / (8 · concurrency) items (at least 1);
+// under a tile_control (see above) one item at a time, from control->first, with its checks.
 inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task task, void* ctx) {
-    if (n == 0) return;
-    if (pool.parallel_for == nullptr || pool.concurrency <= 1) {
-        task(ctx, 0, n, 0);
+    tile_control* c = current_tile_control();
+    if (c != nullptr && c->calls++ > 0) c = nullptr;  // a control holds the first call only
+    if (c == nullptr) {
+        if (n == 0) return;
+        if (pool.parallel_for == nullptr || pool.concurrency <= 1) {
+            task(ctx, 0, n, 0);
+            return;
+        }
+        dynamic_job j;
+        j.n = n;
+        j.grain = std::max<std::size_t>(1, n / (8 * pool.concurrency));
+        j.task = task;
+        j.ctx = ctx;
+        pool.run(std::min(pool.concurrency, (n + j.grain - 1) / j.grain), dynamic_task, &j);
         return;
     }
+    c->n = n;
+    const std::size_t first = std::min(c->first, n);
     dynamic_job j;
     j.n = n;
-    j.grain = std::max<std::size_t>(1, n / (8 * pool.concurrency));
+    j.first = first;
+    j.next.store(first, std::memory_order_relaxed);
     j.task = task;
     j.ctx = ctx;
-    pool.run(std::min(pool.concurrency, (n + j.grain - 1) / j.grain), dynamic_task, &j);
+    j.ctl = c;
+    const bool serial = pool.parallel_for == nullptr || pool.concurrency <= 1;
+    const std::size_t workers = serial ? 1 : pool.concurrency;
+    if (c->est_tile_ns > 0 && c->take_ns > c->est_tile_ns)  // takes of ~take_ns, ≥ 4 per worker for balance
+        j.grain = std::max<std::size_t>(1, std::min(static_cast<std::size_t>(c->take_ns / c->est_tile_ns), (n - first) / (4 * workers)));
+    if (first < n) {
+        if (serial) dynamic_task(&j, 0, 1, 0);
+        else pool.run(std::min(workers, n - first), dynamic_task, &j);
+    }
+    c->next = std::min(j.next.load(std::memory_order_relaxed), n);
+    c->stopped = c->next < n;
+    c->interrupted = c->stopped && j.interrupted.load(std::memory_order_relaxed);
 }
 }  // namespace detail
 

@@ -19,10 +19,13 @@
 // tokens, "Wait" extensions, grammar, stop strings, events and stats; only the forward pass is shared.
 // With greedy sampling the tokens are identical to stepping each alone (logits bit-equal while a pass
 // has fewer than cpu::gemm_min_cols = 32 rows; within float rounding when prompt chunks make it larger).
-// cancel() and end_thinking_now() work per member from any thread: a cancel stops the shared pass within
-// about a layer; the cancelled member ends its turn and the others' inputs run again in the next pass
-// (nothing they had was changed). A pass that fails otherwise is re-run member by member, so each member
-// sees the error it would have seen alone.
+// cancel() and end_thinking_now() work per member from any thread: either stops the shared pass within one
+// tile; a cancelled member ends its turn, a member told to end its thoughts re-plans its input (its
+// pending token plus the forced close), and the others' inputs run again in the next pass (nothing they
+// had was changed). A pass that fails otherwise is re-run member by member, so each member sees the error
+// it would have seen alone. step(budget) pauses the shared pass at the budget (as reasoner::step) and the
+// next step resumes it while the members' inputs are unchanged (any change — a member stepped alone, a
+// cancel — restarts it, with the same results).
 //
 // Threads: step()/run() of a group and of its members must not overlap; a member may also be stepped
 // alone between group steps. Free function form: step_together(members, n, budget, workspace, pool).
@@ -106,7 +109,8 @@ public:
     }
 
     // --- stepping ------------------------------------------------------------------------------------
-    // Batched passes until `budget` has passed (at least one pass) or no member has work. Returns the
+    // Batched passes until `budget` has passed (the pass in flight pauses there: at least one tile runs,
+    // none is started that is predicted to end after the budget) or no member has work. Returns the
     // number of members still working.
     std::size_t step(std::chrono::microseconds budget) {
         return step_impl(members_.data(), members_.size(), budget, ws_, pool_, &stats_);
@@ -135,7 +139,7 @@ public:
     static std::size_t step_impl(reasoner* const* rs, std::size_t n, std::chrono::microseconds budget, model::workspace& ws,
                                  const thread_pool& pool, pass_stats* stats = nullptr) {
         using clock = std::chrono::steady_clock;
-        const auto start = clock::now();
+        const auto deadline = clock::now() + budget;
         std::vector<reasoner*> mem;  // distinct, non-null members
         mem.reserve(n);
         for (std::size_t i = 0; i < n; ++i)
@@ -147,7 +151,7 @@ public:
             fed.clear();
             in.clear();
             for (reasoner* r : mem) {
-                if (!r->prepare_input()) continue;
+                if (!r->prepare_input()) continue;  // a paused pass's inputs stay as they were: it resumes
                 session_input si;
                 si.s = &r->session_;
                 si.tokens = r->pending_.tokens;
@@ -157,7 +161,17 @@ public:
                 in.push_back(si);
             }
             if (fed.empty()) break;
-            const status s = forward_together(in.data(), in.size(), ws, pool);
+            model::forward_progress pr;
+            const auto t0 = clock::now();
+            for (reasoner* r : fed) r->end_interruptible_.store(r->interruptible());
+            const status s = forward_together(in.data(), in.size(), ws, pool, &pr, deadline);
+            for (reasoner* r : fed) r->end_interruptible_.store(false);
+            const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+            for (reasoner* r : fed) r->pending_.work_ms += ms;
+            if (s.ok() && !pr.done) {
+                if (!pr.interrupted) break;  // the deadline: the next step resumes the pass
+                continue;                    // a member's end_thinking_now(): it re-plans its input
+            }
             if (stats != nullptr) {
                 ++stats->passes;
                 for (const session_input& si : in) stats->rows += si.n_tokens;
@@ -174,9 +188,7 @@ public:
             } else {
                 for (reasoner* r : fed) r->complete_input(r->feed_alone());  // each sees its own error
             }
-            bool pending = false;
-            for (reasoner* r : mem) pending = pending || r->has_pending_;
-            if (!pending && clock::now() - start >= budget) break;
+            if (clock::now() >= deadline) break;
         }
         std::size_t working = 0;
         for (reasoner* r : mem) {

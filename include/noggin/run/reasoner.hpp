@@ -13,13 +13,19 @@
 //         r->step(std::chrono::microseconds(2000));                  //   ~2 ms of work, then return
 //     r->end_thinking_now();  r->cancel();                           // from any thread
 //
-// Frame slicing: step(budget) runs units of work — a prompt batch of session_params::max_batch tokens
-// or one generated token — until the budget is spent. cancel() is also checked between the layers of
-// every forward pass, so it takes effect within one layer's work. Async: call run() (or async_entry
-// through the host's thread_pool hook) on a worker and poll() events on the game thread.
+// Frame slicing: step(budget) feeds prompt chunks of session_params::max_batch tokens and generated
+// tokens until the budget is spent; the forward pass in flight PAUSES at the budget (no matmul tile or
+// operation starts that is predicted to end after it; at least one runs per call) and the next step()
+// resumes it, so a call returns within about a tile of its budget and the tokens are exactly those of
+// run(). cancel() and end_thinking_now() are seen before every tile (≈ 0.1–1 ms of work): cancel ends the
+// turn with the cache as it was before the pass; end_thinking_now() abandons a thinking token's pass and
+// feeds that token, the closing phrase and </think> in one new pass (no model-sampled thoughts after the
+// call; an incomplete UTF-8 character is flushed as U+FFFD). Async: call run() (or async_entry through
+// the host's thread_pool hook) on a worker and poll() events on the game thread.
 //
 // Threads: cancel(), end_thinking_now(), busy() and poll() may be called from any thread while step()
-// or run() works on another; everything else (ask, inspection, save/restore) only while not busy. The
+// or run() works on another; everything else (ask, inspection, save/restore) only while not busy — a pass
+// paused between step()s is no obstacle: save() records its input and restore() feeds it again. The
 // object is not movable (it holds atomics): construct it in place, then reasoner::create(r, ...).
 //
 // Next turns never re-prefill the conversation: the new rendering is compared token by token with the
@@ -152,6 +158,7 @@ public:
         if (out.think_end_ < 0) return status(status_code::unsupported, "reasoner: the vocabulary has no </think> token");
         out.sampler_.set_params(p.sampling);
         out.session_.set_should_continue(&reasoner::keep_going, &out);
+        out.session_.set_interrupt(&reasoner::interrupt_check, &out);
         return status();
     }
 
@@ -204,22 +211,26 @@ public:
     }
 
     // --- stepping ------------------------------------------------------------------------------------
-    // Work until `budget` has passed (at least one unit), the turn ends, or cancel(). Returns the state.
+    // Work until `budget` has passed, the turn ends, or cancel(); returns the state. The forward pass in
+    // flight pauses at the budget (no tile predicted to end after it starts; at least one tile or
+    // operation runs per call) and the next step() resumes it, bit-exactly.
     reasoner_state step(std::chrono::microseconds budget) {
-        const auto start = std::chrono::steady_clock::now();
+        const auto deadline = std::chrono::steady_clock::now() + budget;
         busy_.store(true);
         do {
-            work_once();
-        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() - start < budget);
+            if (!work_once(deadline)) break;  // paused at the deadline
+        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() < deadline);
         busy_.store(false);
         return state_;
     }
     // Run the turn to its end on this thread (async mode: call from a worker, poll() elsewhere).
     void run() {
         busy_.store(true);
-        while (state_ != reasoner_state::idle) work_once();
+        while (state_ != reasoner_state::idle) work_once(std::chrono::steady_clock::time_point::max());
         busy_.store(false);
     }
+    // True between step()s while a forward pass is paused part-way (the next step() resumes it).
+    bool pass_paused() const { return has_pending_; }
     // For the host's job system: thread_pool::run(1, reasoner::async_entry, &r) on a worker thread.
     static void async_entry(void* ctx, std::size_t, std::size_t, std::size_t) { static_cast<reasoner*>(ctx)->run(); }
 
@@ -251,10 +262,12 @@ public:
     // --- save / restore ------------------------------------------------------------------------------
     // The session (KV, tokens, RNG) plus the conversation and the turn in progress; a restored reasoner
     // continues token for token as the saved one would have (call between step()s, not during run()).
+    // A forward pass paused by step() is saved as its input (the generated tokens not yet in the cache),
+    // which the restored reasoner feeds again first: the same results, part of one pass recomputed.
     result<std::vector<std::uint8_t>> save() const {
         std::vector<std::uint8_t> ex;
         detail::byte_writer w{ex};
-        w.u32(1);  // reasoner state version
+        w.u32(2);  // reasoner state version (1: without the pending input; still read)
         w.u64(messages_.size());
         for (const text::chat_message& m : messages_) w.bytes(m.role), w.bytes(m.content);
         w.u32(static_cast<std::uint32_t>(state_));
@@ -280,6 +293,12 @@ public:
         w.u32(grammar_.valid() ? 1u : 0u);
         if (grammar_.valid()) w.bytes(grammar_.save());
         w.raw(session_.logits(), static_cast<std::size_t>(session_.n_vocab()) * sizeof(float));
+        // Version 2: generated tokens chosen but not yet in the cache (a paused pass); a paused prompt
+        // chunk needs nothing (it is re-derived from prefill_at).
+        const bool pend = has_pending_ && !pending_.prefill;
+        w.u64(pend ? static_cast<std::uint64_t>(pending_.n_tokens) : 0);
+        for (std::int64_t i = 0; pend && i < pending_.n_tokens; ++i) w.i32(pending_.tokens[i]);
+        w.u32(pend && pending_.thinking ? 1u : 0u);
         return session_.save(std::string(ex.begin(), ex.end()));
     }
     // Refused (everything unchanged) when the session refuses the bytes (see session::restore), when the
@@ -312,7 +331,17 @@ public:
         stats_ = t.stats;
         sampler_.set_history(t.history.data(), t.history.size());
         std::copy(t.logits.begin(), t.logits.end(), session_.logits_mut());
-        has_pending_ = false;
+        has_pending_ = !t.pending_ids.empty();  // a paused pass's input is fed again first
+        if (has_pending_) {
+            pending_.multi = std::move(t.pending_ids);
+            pending_.prefill = false;
+            pending_.thinking = t.pending_thinking;
+            pending_.tokens = pending_.multi.data();
+            pending_.n_tokens = static_cast<std::int64_t>(pending_.multi.size());
+            pending_.want_logits = true;
+            pending_.t0 = std::chrono::steady_clock::now();
+            pending_.work_ms = 0;
+        }  // a paused pass is dropped (the session changed: it cannot resume)
         cancel_.store(false);
         end_thinking_.store(false);
         return status();
@@ -333,11 +362,14 @@ private:
         turn_stats stats{};
         sample::grammar_state grammar;
         std::vector<float> logits;
+        std::vector<std::int32_t> pending_ids;  // version 2: generated tokens not yet in the cache
+        bool pending_thinking = false;
     };
 
     status parse_saved(const std::string& extra, saved_turn& t) const {
         detail::byte_reader rd{reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()};
-        if (rd.u32() != 1) return status(status_code::unsupported, "reasoner state: unknown version");
+        const std::uint32_t version = rd.u32();
+        if (version != 1 && version != 2) return status(status_code::unsupported, "reasoner state: unknown version");
         const std::uint64_t n_msgs = rd.u64();
         if (n_msgs > extra.size() / 16) return status(status_code::format_error, "reasoner state: malformed");
         t.messages.resize(static_cast<std::size_t>(n_msgs));
@@ -365,6 +397,13 @@ private:
         const std::string gbytes = has_grammar ? rd.bytes() : std::string();
         t.logits.assign(static_cast<std::size_t>(session_.n_vocab()), 0.0f);
         rd.take(t.logits.data(), t.logits.size() * sizeof(float));
+        if (version >= 2) {
+            read_ids(t.pending_ids);
+            t.pending_thinking = rd.u32() != 0;
+            for (std::int32_t id : t.pending_ids)
+                if (id < 0 || id >= session_.n_vocab()) rd.bad = true;
+            if (!t.pending_ids.empty() && (stv < 2 || t.pending_ids.size() > t.generated.size())) rd.bad = true;
+        }
         if (rd.bad || rd.at != rd.n || stv > 3 || pre_at > t.prefill.size())
             return status(status_code::format_error, "reasoner state: malformed");
         if (has_grammar) {
@@ -383,6 +422,12 @@ private:
     }
 
     static bool keep_going(void* user) { return !static_cast<reasoner*>(user)->cancel_.load(std::memory_order_relaxed); }
+    // Per tile, on the pool's workers: cancel(), or end_thinking_now() while a thinking token's pass runs.
+    static bool interrupt_check(void* user) {
+        const reasoner& r = *static_cast<const reasoner*>(user);
+        return r.cancel_.load(std::memory_order_relaxed) ||
+               (r.end_interruptible_.load(std::memory_order_relaxed) && r.end_thinking_.load(std::memory_order_relaxed));
+    }
 
     status render(std::vector<std::int32_t>& out) const {
         result<std::string> text = chat_->render(messages_, params_.chat);
@@ -512,18 +557,100 @@ private:
     //                     turn just ended);
     //   feed              run pending_ through the model (alone: feed_alone(); in a group: batched);
     //   complete_input(s) account for the fed input (or its failure).
-    void work_once() {
-        if (!prepare_input()) return;
-        complete_input(feed_alone());
+    // Returns false when the pass paused at the deadline (it stays pending; the next call resumes it).
+    bool work_once(std::chrono::steady_clock::time_point deadline) {
+        if (!prepare_input()) return true;
+        model::forward_progress pr;
+        const auto t0 = std::chrono::steady_clock::now();
+        end_interruptible_.store(interruptible());
+        const status s = session_.prefill_until(pending_.tokens, pending_.n_tokens, pending_.want_logits, deadline, pr);
+        end_interruptible_.store(false);
+        pending_.work_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (s.ok() && !pr.done) return pr.interrupted;  // interrupted: prepare_input() sees why, next
+        complete_input(s);
+        return true;
     }
 
-    status feed_alone() { return session_.prefill(pending_.tokens, pending_.n_tokens, pending_.want_logits); }
+    // Not pausable (a group's fallback, member by member): end_thinking_now() does not interrupt it.
+    status feed_alone() {
+        const auto t0 = std::chrono::steady_clock::now();
+        const status s = session_.prefill(pending_.tokens, pending_.n_tokens, pending_.want_logits);
+        pending_.work_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        return s;
+    }
+
+    // end_thinking_now() may interrupt the pending pass: a thinking token's (not a prompt chunk's, not the
+    // forced close's).
+    bool interruptible() const {
+        return !pending_.prefill && state_ == reasoner_state::thinking && !stats_.think_forced_end;
+    }
+
+    // Drop the pending input (cancel while its pass was paused): a token not in the cache leaves generated_.
+    void drop_pending() {
+        if (!pending_.prefill) generated_.resize(generated_.size() - static_cast<std::size_t>(pending_.n_tokens));
+        has_pending_ = false;
+    }
+
+    // end_thinking_now(): the thoughts end at once. An unfinished "Wait" is dropped, an incomplete UTF-8
+    // character is flushed as U+FFFD, and the closing phrase and </think> are forced — fed in ONE pass
+    // together with the pending thinking token, if any (its own pass is abandoned). Returns false when
+    // the turn ended (context full).
+    bool close_thinking_now() {
+        std::vector<std::int32_t>& toks = pending_.multi;
+        std::vector<std::int32_t> keep;
+        if (has_pending_) keep.assign(pending_.tokens, pending_.tokens + pending_.n_tokens);
+        toks = std::move(keep);
+        forced_.clear();
+        stats_.think_forced_end = true;
+        push_forced_text(params_.think_close);
+        forced_.push_back(think_end_);
+        while (!forced_.empty()) {
+            const std::int32_t tok = forced_.front();
+            forced_.pop_front();
+            ++stats_.forced_tokens;
+            sampler_.accept(tok);
+            generated_.push_back(tok);
+            toks.push_back(tok);
+            if (tok == think_end_) {
+                emit_thinking(text::unicode::utf8_lossy(utf8_pending_));
+                utf8_pending_.clear();
+                state_ = reasoner_state::answering;
+                if (params_.grammar != nullptr) grammar_ = params_.grammar->start();
+            } else if (!tok_->is_special(tok)) {
+                tok_->append_token_bytes(tok, utf8_pending_);
+                const std::size_t keep_n = text::unicode::utf8_incomplete_tail(utf8_pending_);
+                emit_thinking(utf8_pending_.substr(0, utf8_pending_.size() - keep_n));
+                utf8_pending_.erase(0, utf8_pending_.size() - keep_n);
+            }
+        }
+        if (session_.n_past() + static_cast<std::int64_t>(toks.size()) > session_.n_ctx()) {
+            generated_.resize(generated_.size() - toks.size());
+            has_pending_ = false;
+            return ended(stop_reason::context_full);
+        }
+        if (!has_pending_) pending_.t0 = std::chrono::steady_clock::now(), pending_.work_ms = 0;
+        pending_.prefill = false;
+        pending_.thinking = true;
+        pending_.tokens = toks.data();
+        pending_.n_tokens = static_cast<std::int64_t>(toks.size());
+        pending_.want_logits = true;
+        has_pending_ = true;
+        return true;
+    }
 
     bool prepare_input() {
         using clock = std::chrono::steady_clock;
-        if (has_pending_) return true;
+        if (has_pending_) {  // its pass is paused (or was interrupted): resume it, unless told otherwise
+            if (cancel_.load()) {
+                drop_pending();
+                return ended(stop_reason::cancelled, status(status_code::cancelled, "reasoner: cancelled"));
+            }
+            if (interruptible() && end_thinking_.load()) return close_thinking_now();
+            return true;
+        }
         if (state_ == reasoner_state::idle) return false;
         pending_.t0 = clock::now();
+        pending_.work_ms = 0;
         if (cancel_.load()) return ended(stop_reason::cancelled, status(status_code::cancelled, "reasoner: cancelled"));
         if (state_ == reasoner_state::prefilling) {
             const std::size_t grain = static_cast<std::size_t>(session_.params().max_batch);
@@ -538,12 +665,14 @@ private:
         const bool thinking = state_ == reasoner_state::thinking;
         std::int32_t tok = -1;
         bool forced = false;
-        if (!forced_.empty()) {
+        if (thinking && end_thinking_.load() && !stats_.think_forced_end) {
+            return close_thinking_now();  // also drops what is left of a forced "Wait"
+        } else if (!forced_.empty()) {
             tok = forced_.front();
             forced_.pop_front();
             forced = true;
         } else if (thinking) {
-            const bool over = end_thinking_.load() || (params_.think_budget >= 0 && stats_.thinking_tokens >= params_.think_budget);
+            const bool over = params_.think_budget >= 0 && stats_.thinking_tokens >= params_.think_budget;
             if (over && utf8_pending_.empty()) {
                 stats_.think_forced_end = true;
                 push_forced_text(params_.think_close);
@@ -616,9 +745,8 @@ private:
     }
 
     void complete_input(const status& s) {
-        using clock = std::chrono::steady_clock;
         has_pending_ = false;
-        const double ms = std::chrono::duration<double, std::milli>(clock::now() - pending_.t0).count();
+        const double ms = pending_.work_ms;  // time inside forward passes (a paused pass spans several steps)
         if (pending_.prefill) {
             stats_.prefill_ms += ms;
             if (s.code() == status_code::cancelled) return finish(stop_reason::cancelled, s);
@@ -629,7 +757,7 @@ private:
         }
         (pending_.thinking ? stats_.think_ms : stats_.answer_ms) += ms;
         if (s.code() == status_code::cancelled) {
-            generated_.pop_back();  // not in the cache
+            generated_.resize(generated_.size() - static_cast<std::size_t>(pending_.n_tokens));  // not in the cache
             return finish(stop_reason::cancelled, s);
         }
         if (!s.ok()) return finish(stop_reason::error, s);
@@ -673,10 +801,13 @@ private:
         std::int64_t n_tokens = 0;
         bool want_logits = true;                  // the last prompt chunk, or a token
         std::int32_t token = -1;
-        std::chrono::steady_clock::time_point t0; // when the unit of work began (phase timings)
+        std::vector<std::int32_t> multi;          // end_thinking_now(): the pending token + the forced close
+        std::chrono::steady_clock::time_point t0; // when the unit of work was chosen
+        double work_ms = 0;                       // time inside its forward pass(es) so far (phase timings)
     } pending_;
-    bool has_pending_ = false;                    // pending_ is chosen but not yet fed
+    bool has_pending_ = false;                    // pending_ is chosen but not yet fed (or its pass is paused)
     std::atomic<bool> cancel_{false}, end_thinking_{false}, busy_{false};
+    std::atomic<bool> end_interruptible_{false};  // the pass in flight is a thinking token's (see interruptible())
     std::mutex queue_mu_;
     std::deque<event> queue_;
 };

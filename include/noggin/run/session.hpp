@@ -36,6 +36,7 @@
 // session, so a refused file leaves the session exactly as it was.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -209,7 +210,8 @@ constexpr std::uint32_t session_version = 1;
 
 class session;
 struct session_input;
-inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool);
+inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool,
+                               model::forward_progress* progress, std::chrono::steady_clock::time_point deadline);
 
 class session {
 public:
@@ -273,30 +275,41 @@ public:
     // --- forward -------------------------------------------------------------------------------------
     // Run tokens at positions n_past.. ; afterwards logits() holds the last token's logits (want_logits).
     // Errors leave the session unchanged: limit_exceeded (context full), invalid_argument, cancelled
-    // (should_continue returned false; checked between layers of every batch).
+    // (should_continue returned false — checked before every operation of the pass — or the interrupt
+    // hook fired: checked before every tile).
     status prefill(const std::int32_t* tokens, std::int64_t n, bool want_logits = true) {
         if (model_ == nullptr) return status(status_code::invalid_argument, "session: not created");
         if (n <= 0) return status();
-        model::forward_params fp;
-        fp.logits = want_logits ? model::logits_mode::last : model::logits_mode::none;
-        fp.logits_out = logits_.data();
-        fp.pool = params_.pool;
-        fp.should_continue = should_continue_;
-        fp.user = should_continue_user_;
+        model::forward_params fp = pass_params(want_logits);
         NOGGIN_TRY(model::forward(*model_, kv_, scratch(), tokens, n, fp));
         tokens_.insert(tokens_.end(), tokens, tokens + n);
+        return status();
+    }
+    // The pausable form of prefill, for frame slicing: runs the pass until it completes (pr.done; the
+    // tokens are then in the cache as after prefill), `deadline` is near (no tile predicted to end after
+    // it starts; at least one runs) or the interrupt hook fires (pr.interrupted). A paused pass keeps its
+    // work in scratch(); calling again with the same tokens resumes it (bit-identical results), while any
+    // other pass on the workspace or change of this session makes the next call start it afresh.
+    // Errors as prefill (a cancelled or failed pass is dropped; the session is unchanged).
+    status prefill_until(const std::int32_t* tokens, std::int64_t n, bool want_logits,
+                         std::chrono::steady_clock::time_point deadline, model::forward_progress& pr) {
+        pr = model::forward_progress{};
+        if (model_ == nullptr) return status(status_code::invalid_argument, "session: not created");
+        if (n <= 0) return pr.done = true, status();
+        model::forward_params fp = pass_params(want_logits);
+        fp.progress = &pr;
+        fp.deadline = deadline;
+        NOGGIN_TRY(model::forward(*model_, kv_, scratch(), tokens, n, fp));
+        if (pr.done) tokens_.insert(tokens_.end(), tokens, tokens + n);
         return status();
     }
     status decode(std::int32_t token) { return prefill(&token, 1, true); }
     // Every position's logits (n × n_vocab floats into out) — for tests and scoring.
     status prefill_all(const std::int32_t* tokens, std::int64_t n, float* out) {
         if (model_ == nullptr) return status(status_code::invalid_argument, "session: not created");
-        model::forward_params fp;
+        model::forward_params fp = pass_params(true);
         fp.logits = model::logits_mode::all;
         fp.logits_out = out;
-        fp.pool = params_.pool;
-        fp.should_continue = should_continue_;
-        fp.user = should_continue_user_;
         NOGGIN_TRY(model::forward(*model_, kv_, scratch(), tokens, n, fp));
         tokens_.insert(tokens_.end(), tokens, tokens + n);
         return status();
@@ -310,11 +323,21 @@ public:
     }
     void clear() { (void)truncate(0); }
 
-    // Checked between layers of every forward pass: return false to cancel (the pass changes nothing).
+    // Checked on the calling thread before every operation of every forward pass: return false to cancel
+    // (the pass changes nothing).
     void set_should_continue(bool (*fn)(void* user), void* user) {
         should_continue_ = fn;
         should_continue_user_ = user;
     }
+    // Checked by the pool's workers before every tile of every forward pass (any thread: must be
+    // thread-safe and cheap, e.g. an atomic load): true stops the pass within one tile — prefill_until
+    // pauses (then should_continue decides: false cancels), prefill cancels. Default none.
+    void set_interrupt(bool (*fn)(void* user), void* user) {
+        interrupt_ = fn;
+        interrupt_user_ = user;
+    }
+    bool (*interrupt_fn() const)(void*) { return interrupt_; }
+    void* interrupt_user() const { return interrupt_user_; }
     void set_pool(const thread_pool& pool) { params_.pool = pool; }
     // The should_continue hook set above (null when none).
     bool (*should_continue_fn() const)(void*) { return should_continue_; }
@@ -464,7 +487,8 @@ public:
     }
 
 private:
-    friend status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool);
+    friend status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool,
+                                   model::forward_progress* progress, std::chrono::steady_clock::time_point deadline);
     const model::model* model_ = nullptr;  // shared, not owned; must outlive the session
     session_params params_{};
     model::kv_cache kv_;
@@ -475,6 +499,20 @@ private:
     std::uint64_t fingerprint_ = 0;
     bool (*should_continue_)(void*) = nullptr;
     void* should_continue_user_ = nullptr;
+    bool (*interrupt_)(void*) = nullptr;   // per tile, any thread
+    void* interrupt_user_ = nullptr;
+
+    model::forward_params pass_params(bool want_logits) {
+        model::forward_params fp;
+        fp.logits = want_logits ? model::logits_mode::last : model::logits_mode::none;
+        fp.logits_out = logits_.data();
+        fp.pool = params_.pool;
+        fp.should_continue = should_continue_;
+        fp.user = should_continue_user_;
+        fp.interrupt = interrupt_;
+        fp.interrupt_user = interrupt_user_;
+        return fp;
+    }
 };
 
 // --- forward_together / decode_together -------------------------------------------------------------
@@ -501,16 +539,31 @@ inline bool together_continue(void* user) {
     }
     return true;
 }
+// Any session's interrupt hook stops the pass (called per tile from the workers).
+inline bool together_interrupt(void* user) {
+    const together_hook& h = *static_cast<const together_hook*>(user);
+    for (std::size_t i = 0; i < h.n; ++i) {
+        const session& s = *h.in[i].s;
+        if (s.interrupt_fn() != nullptr && s.interrupt_fn()(s.interrupt_user())) return true;
+    }
+    return false;
+}
 }  // namespace detail
 
 // Run every session's tokens in ONE forward pass over their shared model (model::forward_batch): each
 // projection reads the weights once for all sessions. `ws` is made for that model; with
 // workspace_params::logits_rows ≥ n the logits of all sessions come from one output matmul. Each
-// session's own should_continue hook is checked between layers; any false cancels the whole pass.
+// session's own should_continue hook is checked before every operation (any false cancels the whole
+// pass) and its interrupt hook before every tile (any true stops the pass: pauses it when `progress` is
+// given, else cancels it). With `progress` the pass is pausable as session::prefill_until: it returns ok
+// with progress->done false when paused (deadline or interrupt) and the next call with the same inputs
+// and workspace resumes it; no session changes until it is done.
 // Results equal each session run alone (bit-equal while the pass has fewer than cpu::gemm_min_cols rows
 // per chunk). Errors change no session: invalid_argument (no inputs, a session twice or not created,
 // sessions over different models, bad tokens), limit_exceeded (a session's context is full), cancelled.
-inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool = {}) {
+inline status forward_together(const session_input* in, std::size_t n, model::workspace& ws, const thread_pool& pool = {},
+                               model::forward_progress* progress = nullptr,
+                               std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
     if (in == nullptr || n == 0) return status(status_code::invalid_argument, "forward_together: no sessions");
     const model::model* m = nullptr;
     for (std::size_t i = 0; i < n; ++i) {
@@ -534,7 +587,12 @@ inline status forward_together(const session_input* in, std::size_t n, model::wo
     bp.pool = pool;
     bp.should_continue = &detail::together_continue;
     bp.user = &hook;
+    bp.interrupt = &detail::together_interrupt;
+    bp.interrupt_user = &hook;
+    bp.progress = progress;
+    bp.deadline = deadline;
     NOGGIN_TRY(model::forward_batch(*m, ws, segs.data(), n, bp));
+    if (progress != nullptr && !progress->done) return status();
     for (std::size_t i = 0; i < n; ++i) in[i].s->tokens_.insert(in[i].s->tokens_.end(), in[i].tokens, in[i].tokens + in[i].n_tokens);
     return status();
 }
