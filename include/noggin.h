@@ -369,8 +369,10 @@ NOGGIN_API noggin_status noggin_reasoner_set_system(noggin_reasoner* reasoner, c
 /* Start a turn with the user's message (idle only). No model work runs here; step() or run() does it.
  * Fails with LIMIT_EXCEEDED when the conversation does not fit (see context_full). */
 NOGGIN_API noggin_status noggin_reasoner_ask(noggin_reasoner* reasoner, const char* text);
-/* Work for about `budget_us` microseconds (at least one unit: a prompt batch or one token), then return
- * the state. NOGGIN_REASONER_IDLE means the turn is over (its DONE event was sent). IDLE for NULL. */
+/* Work for about `budget_us` microseconds, then return the state: the forward pass in flight pauses at the
+ * budget (within a matmul tile; at least one tile runs per call) and the next step resumes it. Tokens are
+ * the same as with noggin_reasoner_run. NOGGIN_REASONER_IDLE means the turn is over (its DONE event was
+ * sent). IDLE for NULL. */
 NOGGIN_API noggin_reasoner_state noggin_reasoner_step(noggin_reasoner* reasoner, int64_t budget_us);
 /* Run the turn to its end on this thread (e.g. a worker; poll from another). Returns the status that
  * ended the turn, as noggin_reasoner_turn_status (OK for a normal end; the DONE event has the reason). */
