@@ -151,7 +151,10 @@ public:
             fed.clear();
             in.clear();
             for (reasoner* r : mem) {
+                const bool fresh = !r->has_pending_;
+                const auto p0 = clock::now();
                 if (!r->prepare_input()) continue;  // a paused pass's inputs stay as they were: it resumes
+                if (fresh) r->prepare_time_ = clock::now() - p0;
                 session_input si;
                 si.s = &r->session_;
                 si.tokens = r->pending_.tokens;
@@ -188,7 +191,10 @@ public:
             } else {
                 for (reasoner* r : fed) r->complete_input(r->feed_alone());  // each sees its own error
             }
-            if (clock::now() >= deadline) break;
+            // The next pass starts with every member's sampling (not pausable): only when predicted to fit.
+            clock::duration prep{};
+            for (reasoner* r : mem) prep += r->prepare_time_;
+            if (clock::now() + prep >= deadline) break;
         }
         std::size_t working = 0;
         for (reasoner* r : mem) {

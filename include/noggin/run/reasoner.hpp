@@ -219,7 +219,8 @@ public:
         busy_.store(true);
         do {
             if (!work_once(deadline)) break;  // paused at the deadline
-        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() < deadline);
+            // A new unit starts with sampling (not pausable): only when it is predicted to fit.
+        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() + prepare_time_ < deadline);
         busy_.store(false);
         return state_;
     }
@@ -559,7 +560,10 @@ private:
     //   complete_input(s) account for the fed input (or its failure).
     // Returns false when the pass paused at the deadline (it stays pending; the next call resumes it).
     bool work_once(std::chrono::steady_clock::time_point deadline) {
+        const bool fresh = !has_pending_;
+        const auto p0 = std::chrono::steady_clock::now();
         if (!prepare_input()) return true;
+        if (fresh) prepare_time_ = std::chrono::steady_clock::now() - p0;
         model::forward_progress pr;
         const auto t0 = std::chrono::steady_clock::now();
         end_interruptible_.store(interruptible());
@@ -808,6 +812,7 @@ private:
     bool has_pending_ = false;                    // pending_ is chosen but not yet fed (or its pass is paused)
     std::atomic<bool> cancel_{false}, end_thinking_{false}, busy_{false};
     std::atomic<bool> end_interruptible_{false};  // the pass in flight is a thinking token's (see interruptible())
+    std::chrono::steady_clock::duration prepare_time_{};  // the last prepare_input() that chose a new unit (sampling)
     std::mutex queue_mu_;
     std::deque<event> queue_;
 };
