@@ -1,7 +1,8 @@
 // bench/runner_bench.cpp — noggin-bench-runner: how quickly run::reasoner stops when told to from another
 // thread, and how well step(time_budget) keeps to its budget.
 //
-//     noggin-bench-runner --model FILE [--threads 2] [--reps 12] [--prompt-tokens 96] [--tokens 12] [--json]
+//     noggin-bench-runner --model FILE [--threads 2] [--reps 12] [--prompt-tokens 96] [--tokens 12]
+//                         [--max-batch 32] [--json]
 //
 // Sections: options · statistics · setup (model, reasoner per repetition) · the measurements · main
 //
@@ -14,8 +15,9 @@
 //    delay within one token's time, then cancel(); latency = call → run() returned.
 //  - end_thinking_now during decode, two figures per repetition:
 //      commit: call → the reasoner committed `</think>` (its state left `thinking`; observed from the
-//              worker thread at the first layer of the next forward pass, through the session's
-//              should_continue hook, so it is exact to a few microseconds);
+//              worker thread at the first operation of the next forward pass, through the session's
+//              should_continue hook — called before every operation — so it is exact to a few
+//              microseconds);
 //      answer ready: call → `</think>` has been run through the model too, i.e. the answer could start
 //              (answer_budget 0 makes run() return right there).
 //  - step(budget) overrun for 2 ms and 8 ms budgets: one turn with the --prompt-tokens prompt stepped
@@ -62,6 +64,7 @@ struct options {
     int reps = 12;              // repetitions of each stop measurement
     int prompt_tokens = 96;     // length of the prefill-phase prompt (approximate: words of a list)
     int tokens = 12;            // generated tokens per stepping / throughput run
+    int max_batch = 32;         // prompt tokens per forward pass (session_params::max_batch; default 32, the session's)
     bool json = false;
 };
 
@@ -114,6 +117,7 @@ struct bench_env {
     text::chat_template chat;
     thread_pool pool{};
     std::int64_t n_ctx = 1024;
+    std::int64_t max_batch = 32;
 };
 
 // Counts thinking events from the worker thread; the main thread waits on it.
@@ -140,6 +144,7 @@ std::unique_ptr<run::reasoner> make_reasoner(const bench_env& env, const run::re
     sp.n_ctx = env.n_ctx;
     sp.seed = seed;
     sp.pool = env.pool;
+    sp.max_batch = env.max_batch;
     result<run::session> s = run::session::create(env.m, sp);
     if (!s.ok()) {
         std::fprintf(stderr, "noggin-bench-runner: session: %s\n", s.status().message().c_str());
@@ -323,7 +328,8 @@ bool measure_throughput(const bench_env& env, const options& o, double budget_ms
 }
 
 int usage() {
-    std::fprintf(stderr, "usage: noggin-bench-runner [--model FILE.gguf] [--threads N] [--reps N] [--prompt-tokens N] [--tokens N] [--json]\n");
+    std::fprintf(stderr, "usage: noggin-bench-runner [--model FILE.gguf] [--threads N] [--reps N] [--prompt-tokens N] [--tokens N] "
+                         "[--max-batch N] [--json]\n");
     return 2;
 }
 
@@ -340,6 +346,7 @@ int main(int argc, char** argv) {
         else if (a == "--reps" && v) o.reps = std::max(1, std::atoi(argv[++i]));
         else if (a == "--prompt-tokens" && v) o.prompt_tokens = std::max(4, std::atoi(argv[++i]));
         else if (a == "--tokens" && v) o.tokens = std::max(2, std::atoi(argv[++i]));
+        else if (a == "--max-batch" && v) o.max_batch = std::max(1, std::atoi(argv[++i]));
         else return usage();
     }
     const std::string load_before = load_average();
@@ -361,14 +368,16 @@ int main(int argc, char** argv) {
         env.chat = std::move(t->chat);
     }
     env.n_ctx = std::min<std::int64_t>(env.m.hparams().n_ctx_train, o.prompt_tokens * 2 + o.tokens + 256);
+    env.max_batch = o.max_batch;
     default_thread_pool pool(o.threads > 0 ? std::size_t(o.threads) : 1);
     env.pool = pool.hook();
 
     timing_estimates est;
     if (!estimate(env, o, est)) return 1;
     if (!o.json)
-        std::printf("noggin-bench-runner: %s, %d threads, load %s\n  estimates: prefill of the long prompt %.1f ms, decode %.2f ms/token\n",
-                    o.model.c_str(), o.threads, load_before.c_str(), est.prefill_ms, est.token_ms);
+        std::printf("noggin-bench-runner: %s, %d threads, max batch %d, load %s\n  estimates: prefill of the long prompt %.1f ms, "
+                    "decode %.2f ms/token\n",
+                    o.model.c_str(), o.threads, o.max_batch, load_before.c_str(), est.prefill_ms, est.token_ms);
 
     std::mt19937 rng(12345);
     stop_results stops;
