@@ -9,6 +9,7 @@
 //  - run::reasoner::step() with 50 µs budgets gives exactly the tokens of run(); save while a pass is
 //    paused, restore elsewhere, continue token for token; end_thinking_now() while a thinking token's
 //    pass is paused closes the thoughts at once (that token + closing phrase + </think> in one pass);
+//  - reasoner_group::step() with 20 µs budgets: each member gets the tokens of run() alone;
 //  - cross-thread: cancel() during one long prefill pass stops inside it (TSan job runs this one too).
 // Tolerance: none — every comparison is bit-exact (memcmp of floats and KV bytes, equal token ids).
 #include <doctest/doctest.h>
@@ -22,6 +23,7 @@
 
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/forward.hpp"
+#include "noggin/run/group.hpp"
 #include "noggin/run/reasoner.hpp"
 #include "run/run_test_util.hpp"
 
@@ -397,4 +399,47 @@ TEST_CASE("cross-thread: cancel() during one long prefill pass stops inside the 
     r.run();
     CHECK(r.stats().reason == run::stop_reason::answer_budget);
     CHECK(r.stats().thinking_tokens == 3);
+}
+
+TEST_CASE("reasoner_group: step() with 20 us budgets pauses the shared pass and gives each member the tokens of run() alone") {
+    REQUIRE(noggin_test::bundled().ok);
+    const auto& t = noggin_test::bundled();
+    run::reasoner_group g;
+    run::reasoner_group_params gp;
+    gp.max_rows = 16;
+    gp.logits_rows = 3;
+    REQUIRE(run::reasoner_group::create(g, t.model, gp).ok());
+    const char* q[3] = {"What is 4821+937?", "What is 120-45?", "What is 77+5?"};
+    run::reasoner alone[3], member[3];
+    for (int i = 0; i < 3; ++i) {
+        run::reasoner_params p;
+        p.sampling.temperature = 0.0f;
+        p.think_budget = 5 + i;
+        p.answer_budget = 6;
+        run::session_params sp;
+        sp.n_ctx = 256;
+        sp.max_batch = 5;  // 3 members · 5 rows < 32: per-column path, bit-equal to alone
+        REQUIRE(run::reasoner::create(alone[i], std::move(run::session::create(t.model, sp)).value(), t.tok, t.chat, p).ok());
+        sp.workspace = &g.scratch();
+        REQUIRE(run::reasoner::create(member[i], std::move(run::session::create(t.model, sp)).value(), t.tok, t.chat, p).ok());
+        REQUIRE(g.add(member[i]).ok());
+        REQUIRE(alone[i].ask(q[i]).ok());
+        alone[i].run();
+        REQUIRE(member[i].ask(q[i]).ok());
+    }
+    int steps = 0, paused = 0;
+    while (g.step(std::chrono::microseconds(20)) > 0) {
+        ++steps;
+        paused += g.scratch().has_paused_pass() ? 1 : 0;
+        REQUIRE(steps < 1000000);
+    }
+    CHECK(paused > 0);
+    for (int i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(member[i].generated_tokens() == alone[i].generated_tokens());
+        CHECK(member[i].thinking_text() == alone[i].thinking_text());
+        CHECK(member[i].answer_text() == alone[i].answer_text());
+        CHECK(member[i].stats().forced_tokens == alone[i].stats().forced_tokens);
+        REQUIRE(g.remove(member[i]).ok());
+    }
 }
