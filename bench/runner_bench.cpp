@@ -2,7 +2,7 @@
 // thread, and how well step(time_budget) keeps to its budget.
 //
 //     noggin-bench-runner --model FILE [--threads 2] [--reps 12] [--prompt-tokens 96] [--tokens 12]
-//                         [--max-batch 32] [--json]
+//                         [--max-batch 32] [--top-k 0] [--json]
 //
 // Sections: options · statistics · setup (model, reasoner per repetition) · the measurements · main
 //
@@ -65,6 +65,7 @@ struct options {
     int prompt_tokens = 96;     // length of the prefill-phase prompt (approximate: words of a list)
     int tokens = 12;            // generated tokens per stepping / throughput run
     int max_batch = 32;         // prompt tokens per forward pass (session_params::max_batch; default 32, the session's)
+    int top_k = 0;              // sampler top-k (default 0 = off: R1's temperature 0.6 + top-p 0.95 only)
     bool json = false;
 };
 
@@ -118,6 +119,7 @@ struct bench_env {
     thread_pool pool{};
     std::int64_t n_ctx = 1024;
     std::int64_t max_batch = 32;
+    int top_k = 0;
 };
 
 // Counts thinking events from the worker thread; the main thread waits on it.
@@ -131,6 +133,7 @@ struct event_counter {
 run::reasoner_params base_params(const bench_env& env, event_counter* counter) {
     run::reasoner_params p;
     p.sampling.temperature = 0.6f;
+    p.sampling.top_k = env.top_k;
     if (env.tok.eos_id() >= 0) p.sampling.biases.push_back(sample::logit_bias{env.tok.eos_id(), -1e9f});
     p.min_think = 1 << 30;  // an early </think> becomes "Wait": thinking goes on until told otherwise
     p.max_waits = 1 << 30;
@@ -329,7 +332,7 @@ bool measure_throughput(const bench_env& env, const options& o, double budget_ms
 
 int usage() {
     std::fprintf(stderr, "usage: noggin-bench-runner [--model FILE.gguf] [--threads N] [--reps N] [--prompt-tokens N] [--tokens N] "
-                         "[--max-batch N] [--json]\n");
+                         "[--max-batch N] [--top-k N] [--json]\n");
     return 2;
 }
 
@@ -347,6 +350,7 @@ int main(int argc, char** argv) {
         else if (a == "--prompt-tokens" && v) o.prompt_tokens = std::max(4, std::atoi(argv[++i]));
         else if (a == "--tokens" && v) o.tokens = std::max(2, std::atoi(argv[++i]));
         else if (a == "--max-batch" && v) o.max_batch = std::max(1, std::atoi(argv[++i]));
+        else if (a == "--top-k" && v) o.top_k = std::max(0, std::atoi(argv[++i]));
         else return usage();
     }
     const std::string load_before = load_average();
@@ -369,6 +373,7 @@ int main(int argc, char** argv) {
     }
     env.n_ctx = std::min<std::int64_t>(env.m.hparams().n_ctx_train, o.prompt_tokens * 2 + o.tokens + 256);
     env.max_batch = o.max_batch;
+    env.top_k = o.top_k;
     default_thread_pool pool(o.threads > 0 ? std::size_t(o.threads) : 1);
     env.pool = pool.hook();
 
