@@ -460,7 +460,23 @@ TEST_CASE("reasoner_group: members give the same events, text, tokens and stats 
     }
     CHECK(g.stats().max_members == n);
     CHECK(g.stats().passes < g.stats().rows);  // several members per pass
+    // Members sample in the group's one scratch: each holds only its session (KV + logits + tokens); a
+    // reasoner stepped alone also holds its sampler's candidates (n_vocab of them) and biased logits.
+    const std::size_t n_vocab = static_cast<std::size_t>(t.model.hparams().n_vocab);
+    for (int i = 0; i < n; ++i) {
+        CHECK(member[i]->memory_bytes() == member[i]->get_session().memory_bytes());
+        CHECK(alone[i]->memory_bytes() >= alone[i]->get_session().memory_bytes() + n_vocab * (sizeof(sample::candidate) + sizeof(float)));
+    }
     for (int i = 0; i < n; ++i) REQUIRE(g.remove(*member[i]).ok());
+    // A removed member samples in buffers of its own again, with the same tokens.
+    rec_group[0].events.clear();
+    rec_alone[0].events.clear();
+    REQUIRE(member[0]->ask(npc_question(2)).ok());
+    member[0]->run();
+    REQUIRE(alone[0]->ask(npc_question(2)).ok());
+    alone[0]->run();
+    check_same(*member[0], rec_group[0], *alone[0], rec_alone[0]);
+    CHECK(member[0]->memory_bytes() > member[0]->get_session().memory_bytes());
 }
 
 TEST_CASE("reasoner_group: a member with a JSON schema answers the same as alone; step_together works without a group") {

@@ -60,6 +60,7 @@ public:
     reasoner_group() = default;
     reasoner_group(const reasoner_group&) = delete;  // sessions may point at scratch(): never moves
     reasoner_group& operator=(const reasoner_group&) = delete;
+    ~reasoner_group() { release_members(); }
 
     // A group for reasoners over `m` (which must outlive it). Errors: invalid_argument (empty model, bad
     // sizes), out_of_memory.
@@ -74,13 +75,16 @@ public:
         out.model_ = &m;
         out.ws_ = std::move(ws.value());
         out.pool_ = p.pool;
-        out.members_.clear();
+        out.release_members();
         return status();
     }
 
     // --- members -------------------------------------------------------------------------------------
-    // Add a created reasoner over the group's model (not owned; remove it before destroying it).
-    // Errors: invalid_argument (not created, over another model, already a member).
+    // Add a created reasoner over the group's model (not owned; remove it before destroying it). Members
+    // sample in the group's one sampler scratch (the ≈3 MiB of candidates a 152k vocabulary needs is paid
+    // once per group, not per member: they never sample at the same time, see Threads above); a removed
+    // member gets buffers of its own again. Errors: invalid_argument (not created, over another model,
+    // already a member).
     status add(reasoner& r) {
         if (model_ == nullptr) return status(status_code::invalid_argument, "reasoner_group: not created");
         const model::model* rm = r.get_session().get_model();
@@ -90,6 +94,7 @@ public:
         if (std::find(members_.begin(), members_.end(), &r) != members_.end())
             return status(status_code::invalid_argument, "reasoner_group::add: already a member");
         members_.push_back(&r);
+        r.sampler_.use_scratch(&sampler_scratch_);
         return status();
     }
     // Remove a member (not while stepping); invalid_argument when it is not one.
@@ -97,6 +102,7 @@ public:
         auto it = std::find(members_.begin(), members_.end(), &r);
         if (it == members_.end()) return status(status_code::invalid_argument, "reasoner_group::remove: not a member");
         members_.erase(it);
+        r.sampler_.use_scratch(nullptr);
         return status();
     }
     std::size_t size() const { return members_.size(); }
@@ -205,10 +211,16 @@ public:
     }
 
 private:
+    void release_members() {
+        for (reasoner* r : members_) r->sampler_.use_scratch(nullptr);
+        members_.clear();
+    }
+
     const model::model* model_ = nullptr;  // not owned
     model::workspace ws_;                  // shared scratch of every pass
     thread_pool pool_{};
     std::vector<reasoner*> members_;       // not owned
+    sample::sampler_scratch sampler_scratch_;  // the members' shared sampler buffers
     pass_stats stats_{};
 };
 

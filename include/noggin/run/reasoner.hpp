@@ -258,6 +258,12 @@ public:
     std::vector<std::int32_t> generated_tokens() const { return generated_; }  // sampled and forced, in order
     const std::vector<text::chat_message>& messages() const { return messages_; }
     session& get_session() { return session_; }
+    // Bytes this reasoner holds beyond the conversation text: its session's (session::memory_bytes), its
+    // sampler's own scratch (0 while it is a reasoner_group member: the group lends its one scratch) and
+    // the grammar-masked logits.
+    std::size_t memory_bytes() const {
+        return session_.memory_bytes() + sampler_.owned_scratch_bytes() + scratch_.capacity() * sizeof(float);
+    }
     reasoner_params& params() { return params_; }  // change between turns
 
     // --- save / restore ------------------------------------------------------------------------------
