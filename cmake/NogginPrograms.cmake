@@ -4,6 +4,7 @@ function(noggin_add_programs list_file)
   if(NOT EXISTS ${list_file})
     return()
   endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${list_file})  # a new program re-runs CMake
   file(STRINGS ${list_file} lines)
   foreach(line IN LISTS lines)
     string(STRIP "${line}" line)

@@ -26,6 +26,7 @@
 #include "noggin/run/group.hpp"
 #include "noggin/run/reasoner.hpp"
 #include "run/run_test_util.hpp"
+#include "support/shared_data.hpp"
 
 using namespace noggin;
 
@@ -112,8 +113,8 @@ int run_paused(const model::model& m, model::workspace& ws, const std::vector<mo
 
 // Prefill of `n` tokens in chunks of `chunk` rows (all logits), then `steps` decode passes of three
 // sequences together (one of them feeding 5 tokens at once): uninterrupted vs paused, bit-equal.
-void check_pauses(std::int64_t chunk, std::int64_t n, dtype kv_type, pause_mode mode, const thread_pool& pool, int min_calls) {
-    const model::model& m = noggin_test::bundled().model;
+void check_pauses(const model::model& m, std::int64_t chunk, std::int64_t n, dtype kv_type, pause_mode mode,
+                  const thread_pool& pool, int min_calls) {
     const std::int64_t V = m.hparams().n_vocab;
     model::workspace ws_ref = ws_of(m, chunk), ws = ws_of(m, chunk);
     // Prefill, one sequence, every position's logits.
@@ -181,15 +182,29 @@ std::atomic<int> g_calls{0};
 TEST_CASE("pausable pass: paused after every operation and every tile, logits and KV are bit-identical") {
     REQUIRE(noggin_test::bundled().ok);
     const thread_pool serial{};
-    SUBCASE("prefill in chunks of 8 rows (per-column dots), F16 KV") { check_pauses(8, 21, dtype::f16, pause_mode::every_item, serial, 100); }
-    SUBCASE("prefill in chunks of 40 rows (panel GEMM) and 5, F32 KV") { check_pauses(40, 45, dtype::f32, pause_mode::every_item, serial, 100); }
+    SUBCASE("prefill in chunks of 8 rows (per-column dots), F16 KV") { check_pauses(noggin_test::bundled().model, 8, 21, dtype::f16, pause_mode::every_item, serial, 100); }
+    SUBCASE("prefill in chunks of 40 rows (panel GEMM) and 5, F32 KV") { check_pauses(noggin_test::bundled().model, 40, 45, dtype::f32, pause_mode::every_item, serial, 100); }
 }
 
 TEST_CASE("pausable pass: random interrupts on a 2-thread pool, logits and KV are bit-identical") {
     REQUIRE(noggin_test::bundled().ok);
     default_thread_pool pool(2);
-    check_pauses(8, 21, dtype::f16, pause_mode::random_interrupt, pool.hook(), 10);
-    check_pauses(40, 45, dtype::f32, pause_mode::random_interrupt, pool.hook(), 10);
+    check_pauses(noggin_test::bundled().model, 8, 21, dtype::f16, pause_mode::random_interrupt, pool.hook(), 10);
+    check_pauses(noggin_test::bundled().model, 40, 45, dtype::f32, pause_mode::random_interrupt, pool.hook(), 10);
+}
+
+TEST_CASE("pausable pass: Q4_0 weights (integer GEMM for 40-row chunks, 4-row dots for decode) resume bit-identically") {
+    const auto path = noggin_test::shared_path("models/qwen2-small-q4_0.gguf");
+    if (!path) {
+        NOGGIN_SKIP_WITHOUT_SHARED();
+        return;
+    }
+    auto m = model::model::open(*path);
+    REQUIRE(m.ok());
+    const thread_pool serial{};
+    check_pauses(m.value(), 40, 45, dtype::f16, pause_mode::every_item, serial, 100);
+    default_thread_pool pool(2);
+    check_pauses(m.value(), 40, 45, dtype::f32, pause_mode::random_interrupt, pool.hook(), 10);
 }
 
 TEST_CASE("pausable pass: another pass on the workspace restarts it; should_continue cancels it, caches unchanged") {
