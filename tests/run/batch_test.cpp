@@ -49,16 +49,6 @@ std::int32_t argmax(const float* x, std::int64_t n) {
     return static_cast<std::int32_t>(std::max_element(x, x + n) - x);
 }
 
-// Deterministic pseudo-random prompt of n tokens in [0, vocab).
-std::vector<std::int32_t> make_prompt(std::int64_t n, std::int64_t vocab, std::uint32_t seed) {
-    std::vector<std::int32_t> t(static_cast<std::size_t>(n));
-    std::uint32_t x = seed * 2654435761u + 12345u;
-    for (auto& v : t) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        v = static_cast<std::int32_t>(x % static_cast<std::uint32_t>(vocab));
-    }
-    return t;
-}
 
 model::kv_cache make_cache(const model::model& m, std::int64_t n_ctx, dtype type = dtype::f16) {
     model::kv_cache_params kp;
@@ -90,7 +80,7 @@ void check_decode_together(const model::model& m, std::int64_t chunk, std::int64
     for (std::size_t i = 0; i < n; ++i) {
         solo.push_back(make_cache(m, 160));
         bat.push_back(make_cache(m, 160));
-        const auto p = make_prompt(lens[i], V, static_cast<std::uint32_t>(i + 1));
+        const auto p = noggin_test::pseudo_random_prompt(lens[i], V, static_cast<std::uint32_t>(i + 1));
         model::forward_params fp;
         fp.logits_out = solo_logits[i].data();
         REQUIRE(model::forward(m, solo[i], ws_solo, p.data(), lens[i], fp).ok());
@@ -177,14 +167,14 @@ TEST_CASE("forward_batch: prompt chunks and decode steps mixed in one pass equal
         for (std::size_t i = 0; i < n; ++i) {
             solo.push_back(make_cache(m, 128, dtype::f32));
             bat.push_back(make_cache(m, 128, dtype::f32));
-            const auto hist = make_prompt(specs[i].past, V, 100 + static_cast<std::uint32_t>(i));
+            const auto hist = noggin_test::pseudo_random_prompt(specs[i].past, V, 100 + static_cast<std::uint32_t>(i));
             model::forward_params none;
             none.logits = model::logits_mode::none;
             if (specs[i].past > 0) {
                 REQUIRE(model::forward(m, solo[i], ws_solo, hist.data(), specs[i].past, none).ok());
                 REQUIRE(model::forward(m, bat[i], ws_solo, hist.data(), specs[i].past, none).ok());
             }
-            toks[i] = make_prompt(specs[i].n, V, 200 + static_cast<std::uint32_t>(i));
+            toks[i] = noggin_test::pseudo_random_prompt(specs[i].n, V, 200 + static_cast<std::uint32_t>(i));
             const std::size_t rows = specs[i].mode == model::logits_mode::all ? std::size_t(specs[i].n) : 1;
             want[i].assign(rows * std::size_t(V), 0.0f);
             got[i].assign(rows * std::size_t(V), 0.0f);
@@ -234,7 +224,7 @@ TEST_CASE("forward_batch: a full cache, a bad token, a shared cache or a cancel 
     const std::int64_t past[] = {5, 12, 30};
     for (std::int64_t p : past) {
         kv.push_back(make_cache(m, 32));
-        const auto h = make_prompt(p, V, static_cast<std::uint32_t>(p));
+        const auto h = noggin_test::pseudo_random_prompt(p, V, static_cast<std::uint32_t>(p));
         model::forward_params none;
         none.logits = model::logits_mode::none;
         REQUIRE(model::forward(m, kv.back(), ws, h.data(), p, none).ok());

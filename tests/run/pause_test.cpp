@@ -34,15 +34,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::vector<std::int32_t> prompt_of(std::int64_t n, std::int64_t vocab, std::uint32_t seed) {
-    std::vector<std::int32_t> t(static_cast<std::size_t>(n));
-    std::uint32_t x = seed * 2654435761u + 977u;
-    for (auto& v : t) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        v = static_cast<std::int32_t>(x % static_cast<std::uint32_t>(vocab));
-    }
-    return t;
-}
 
 model::kv_cache cache_of(const model::model& m, dtype type) {
     model::kv_cache_params kp;
@@ -120,7 +111,7 @@ void check_pauses(const model::model& m, std::int64_t chunk, std::int64_t n, dty
     // Prefill, one sequence, every position's logits.
     {
         model::kv_cache ref = cache_of(m, kv_type), kv = cache_of(m, kv_type);
-        const auto p = prompt_of(n, V, 7);
+        const auto p = noggin_test::pseudo_random_prompt(n, V, 7);
         std::vector<float> lr(static_cast<std::size_t>(n * V)), lp(lr.size(), -1.0f);
         std::vector<model::forward_segment> seg(1);
         seg[0].kv = &ref;
@@ -143,14 +134,14 @@ void check_pauses(const model::model& m, std::int64_t chunk, std::int64_t n, dty
         for (int i = 0; i < 3; ++i) {
             ref.push_back(cache_of(m, kv_type));
             kv.push_back(cache_of(m, kv_type));
-            const auto p = prompt_of(5 + 4 * i, V, 20u + std::uint32_t(i));
+            const auto p = noggin_test::pseudo_random_prompt(5 + 4 * i, V, 20u + std::uint32_t(i));
             model::forward_params fp;
             fp.logits = model::logits_mode::none;
             REQUIRE(model::forward(m, ref.back(), wr, p.data(), std::int64_t(p.size()), fp).ok());
             REQUIRE(model::forward(m, kv.back(), wr, p.data(), std::int64_t(p.size()), fp).ok());
         }
         std::vector<std::vector<float>> lr(3, std::vector<float>(static_cast<std::size_t>(V))), lp = lr;
-        const auto more = prompt_of(5, V, 99);
+        const auto more = noggin_test::pseudo_random_prompt(5, V, 99);
         for (int step = 0; step < 3; ++step) {
             CAPTURE(step);
             const std::int32_t next[3] = {std::int32_t(step + 1), std::int32_t(2 * step + 3), 0};
@@ -213,7 +204,7 @@ TEST_CASE("pausable pass: another pass on the workspace restarts it; should_cont
     const std::int64_t V = m.hparams().n_vocab;
     model::workspace ws = ws_of(m, 16);
     model::kv_cache ref = cache_of(m, dtype::f32), kv = cache_of(m, dtype::f32), other = cache_of(m, dtype::f32);
-    const auto p = prompt_of(20, V, 3);
+    const auto p = noggin_test::pseudo_random_prompt(20, V, 3);
     std::vector<float> lr(static_cast<std::size_t>(V)), lp(lr.size());
     model::forward_params fp;
     fp.logits_out = lr.data();
@@ -242,7 +233,7 @@ TEST_CASE("pausable pass: another pass on the workspace restarts it; should_cont
 
     // Cancel a paused pass: n_past unchanged, nothing kept.
     fp.deadline = clock_type::now() - std::chrono::seconds(1);
-    const auto q = prompt_of(6, V, 4);
+    const auto q = noggin_test::pseudo_random_prompt(6, V, 4);
     for (int i = 0; i < 10; ++i) REQUIRE(model::forward(m, kv, ws, q.data(), 6, fp).ok());
     REQUIRE(ws.has_paused_pass());
     fp.should_continue = [](void*) { return false; };

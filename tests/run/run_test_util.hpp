@@ -1,7 +1,9 @@
-// tests/run/run_test_util.hpp — the bundled model, loaded once for every run/ test.
+// tests/run/run_test_util.hpp — the bundled model, loaded once for every run/ test; pseudo-random prompts.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "noggin/model/model.hpp"
 #include "noggin/text/chat_text.hpp"
@@ -35,6 +37,17 @@ inline const tiny_reasoner& bundled() {
         r.ok = true;
         return r;
     }();
+    return t;
+}
+
+// Deterministic pseudo-random prompt of n token ids in [0, vocab) (xorshift32 from `seed`).
+inline std::vector<std::int32_t> pseudo_random_prompt(std::int64_t n, std::int64_t vocab, std::uint32_t seed) {
+    std::vector<std::int32_t> t(static_cast<std::size_t>(n));
+    std::uint32_t x = seed * 2654435761u + 12345u;
+    for (auto& v : t) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        v = static_cast<std::int32_t>(x % static_cast<std::uint32_t>(vocab));
+    }
     return t;
 }
 
