@@ -34,7 +34,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-
 model::kv_cache cache_of(const model::model& m, dtype type) {
     model::kv_cache_params kp;
     kp.n_ctx = 128;
