@@ -194,44 +194,45 @@ public:
     status filter(const float* logits, size_t n_vocab) {
         if (logits == nullptr || n_vocab == 0 || n_vocab > max_vocab)
             return status(status_code::invalid_argument, str("sampler: bad logits (n_vocab ", n_vocab, ")"));
-        sc().cand.clear();
+        sampler_scratch& s = sc();  // once: the loops below run over n_vocab entries
+        s.cand.clear();
         sorted_ = 0;
         tail_canonical_ = true;
-        sc().work.assign(logits, logits + n_vocab);
+        s.work.assign(logits, logits + n_vocab);
         for (const logit_bias& b : params_.biases)
-            if (b.token >= 0 && size_t(b.token) < n_vocab) sc().work[size_t(b.token)] += b.bias;
-        apply_penalties(sc().work.data(), n_vocab);
+            if (b.token >= 0 && size_t(b.token) < n_vocab) s.work[size_t(b.token)] += b.bias;
+        apply_penalties(s.work.data(), n_vocab);
         // 3. survivors: finite logits (+inf is treated as a forced token: it wins outright).
-        sc().cand.reserve(n_vocab);
+        s.cand.reserve(n_vocab);
         for (size_t i = 0; i < n_vocab; ++i) {
-            const float l = sc().work[i];
-            if (l == l && l != -std::numeric_limits<float>::infinity()) sc().cand.push_back(candidate{token_id(i), l, 0.0});
+            const float l = s.work[i];
+            if (l == l && l != -std::numeric_limits<float>::infinity()) s.cand.push_back(candidate{token_id(i), l, 0.0});
         }
-        if (sc().cand.empty()) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
+        if (s.cand.empty()) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
         // 4. greedy
         if (!(params_.temperature > 0.0f)) {
             size_t best = 0;
-            for (size_t i = 1; i < sc().cand.size(); ++i)
-                if (sc().cand[i].logit > sc().cand[best].logit) best = i;  // first (lowest id) wins ties
-            candidate c = sc().cand[best];
+            for (size_t i = 1; i < s.cand.size(); ++i)
+                if (s.cand[i].logit > s.cand[best].logit) best = i;  // first (lowest id) wins ties
+            candidate c = s.cand[best];
             c.p = 1.0;
-            sc().cand.assign(1, c);
+            s.cand.assign(1, c);
             sorted_ = 1;
             return status();
         }
-        for (const candidate& c : sc().cand) {
+        for (const candidate& c : s.cand) {
             if (c.logit == std::numeric_limits<float>::infinity()) {  // forced: keep only the first +inf
                 candidate f = c;
                 f.logit = 0.0f;
                 f.p = 1.0;
-                sc().cand.assign(1, f);
+                s.cand.assign(1, f);
                 sorted_ = 1;
                 return status();
             }
         }
         const size_t keep = params_.min_keep < 1 ? 1 : params_.min_keep;
         if (params_.temperature_first) apply_temperature();
-        if (params_.top_k > 0 && size_t(params_.top_k) < sc().cand.size()) top_k(std::max(size_t(params_.top_k), keep));
+        if (params_.top_k > 0 && size_t(params_.top_k) < s.cand.size()) top_k(std::max(size_t(params_.top_k), keep));
         if (params_.typical_p < 1.0f) typical(keep);
         if (params_.top_p < 1.0f) top_p(keep);
         if (params_.min_p > 0.0f) min_p(keep);
