@@ -13,7 +13,8 @@ Reasoning formats (designed for a ~1M-parameter model):
   subtraction same with `a-b-borrow=digit bBORROW`; a<b is turned into -(b-a) first.
   comparison "381 vs 318\\n3 digits vs 3 digits\\n3=3\\n8>1\\nso 381 is larger\\n"
   counting   one line per list item, a running count on the matching ones.
-  word problems: first line names the operation ("Mira has 12, gives 5: 12-5"), then the arithmetic as above.
+  word problems: first the words that decide the operation, copied from the question ("key: gives"), then a
+             line naming the operation ("12 minus 5: 12-5"), then the arithmetic as above.
 
 Held-out sets: arithmetic pairs with _heldout_hash(...) % 8 == 0 are never generated for training; held-out
 word problems use sentence templates and names that never appear in training.
@@ -207,18 +208,19 @@ def gen_count(rng, heldout=False):
 
 
 # ---------------------------------------------------------------- word problems
-# templates: (text, op, unit). {A},{B}: names, {p}: A's pronoun, {pp}: possessive, {x},{y}: numbers, {it}: item
-# op: "-" (x-y), "+" (x+y), "more" (who has more), "diff" (x-y, x>y)
+# templates: (text, op, cue). {A},{B}: names, {p}: A's pronoun, {pp}: possessive, {x},{y}: numbers, {it}: item
+# op: "-" (x-y), "+" (x+y), "more" (who has more), "diff" (x-y, x>y); a "g"/"m" after it: the unit is gold/miles.
+# cue: the words of the text that decide the operation; the thought starts by copying them ("key: gave").
 WORD_HELD = [
-    ("After {A} gave {y} {it} to {B}, how many were left, if {p} started with {x}?", "-r"),
-    ("{A} owns {x} {it}. Then {p} loses {y} of them. How many {it} remain?", "-"),
-    ("In the shop {A} sells {y} of {pp} {x} {it}. How many {it} does {A} still have?", "-r"),
-    ("{A} found {y} {it}, and {p} already had {x}. How many {it} does {p} have now?", "+r"),
-    ("The bag holds {x} {it} and the chest holds {y} {it}. What is the total number of {it}?", "+"),
-    ("A shield costs {y} gold. {A} pays with {x} gold. How much gold does {A} get back?", "-gr"),
-    ("From the village to the tower is {x} miles, and from the tower to the lake is {y} miles. How far is it from the village to the lake?", "+m"),
-    ("Between {A} with {x} {it} and {B} with {y} {it}, who has more?", "more"),
-    ("{B} has {y} {it}, {A} has {x} {it}. By how many {it} does {A} beat {B}?", "diffr"),
+    ("After {A} gave {y} {it} to {B}, how many were left, if {p} started with {x}?", "-r", "gave"),
+    ("{A} owns {x} {it}. Then {p} loses {y} of them. How many {it} remain?", "-", "loses"),
+    ("In the shop {A} sells {y} of {pp} {x} {it}. How many {it} does {A} still have?", "-r", "sells"),
+    ("{A} found {y} {it}, and {p} already had {x}. How many {it} does {p} have now?", "+r", "found"),
+    ("The bag holds {x} {it} and the chest holds {y} {it}. What is the total number of {it}?", "+", "total"),
+    ("A shield costs {y} gold. {A} pays with {x} gold. How much gold does {A} get back?", "-gr", "get back"),
+    ("From the village to the tower is {x} miles, and from the tower to the lake is {y} miles. How far is it from the village to the lake?", "+m", "from the village to the lake"),
+    ("Between {A} with {x} {it} and {B} with {y} {it}, who has more?", "more", "who has more"),
+    ("{B} has {y} {it}, {A} has {x} {it}. By how many {it} does {A} beat {B}?", "diffr", "by how many"),
 ]
 
 
@@ -275,11 +277,13 @@ _SPOTS = "mill well farm gate bridge inn forge camp market harbor".split()
 
 
 def _event(rng, events, tense, subject):
+    """(phrase, cue): the cue is the event's verb (the words between the actor and the next placeholder)."""
     ev = rng.choice(events)[tense]
+    cue = ev.split("} ", 1)[1].split(" {", 1)[0]
     obj = rng.choice(_OBJ)
     if "{B} " in ev[:4]:                      # someone else acts on the owner: "{O}" is the owner
         obj = obj.replace(" of {pp} {it}", " {it}")
-    return ev.replace("{y}", obj).replace("{S}", subject)
+    return ev.replace("{y}", obj).replace("{S}", subject), cue
 
 
 def _owner_story(rng, gain):
@@ -287,83 +291,92 @@ def _owner_story(rng, gain):
     tense = rng.randrange(2)
     form = rng.randrange(5)
     if form == 0:     # fact. event. question
-        return f"{rng.choice(_FACT)[tense]}. " + _event(rng, events, tense, "{P}").replace("{O}", "{o}") + \
-            f". {rng.choice(q_end)}"
+        ev, cue = _event(rng, events, tense, "{P}")
+        return f"{rng.choice(_FACT)[tense]}. " + ev.replace("{O}", "{o}") + f". {rng.choice(q_end)}", cue
     if form == 1:     # fact and event. question
-        return f"{rng.choice(_FACT)[tense]} and " + _event(rng, events, tense, "{p}").replace("{O}", "{o}") + \
-            f". {rng.choice(q_end)}"
+        ev, cue = _event(rng, events, tense, "{p}")
+        return f"{rng.choice(_FACT)[tense]} and " + ev.replace("{O}", "{o}") + f". {rng.choice(q_end)}", cue
+    ev, cue = _event(rng, events, 1, "{A}" if form != 3 else "{p}")
+    ev = ev.replace("{O}", "{o}")
     if form == 2:     # event first, then the start: "A lost y, and she already had x."
-        ev = _event(rng, events, 1, "{A}").replace("{O}", "{o}")
         tail = rng.choice([", and {p} already had {x}", ", and {p} had {x} before", ". Before that {p} had {x} {it}",
                            "; {p} started with {x}"])
-        return f"{ev}{tail}. {rng.choice(q_end)}"
+        return f"{ev}{tail}. {rng.choice(q_end)}", cue
     if form == 3:     # question first: "How many ... if A had x and lost y?"
-        ev = _event(rng, events, 1, "{p}").replace("{O}", "{o}")
         q = rng.choice(q_if)
-        return f"{q[0].upper()}{q[1:]} if {{A}} had {{x}} {{it}} and {ev}?"
-    ev = _event(rng, events, 1, "{A}").replace("{O}", "{o}")     # "After A lost y, how many ..., if she had x?"
-    return f"After {ev}, {rng.choice(q_if)}, if {{p}} had {{x}} at first?"
+        return f"{q[0].upper()}{q[1:]} if {{A}} had {{x}} {{it}} and {ev}?", cue
+    return f"After {ev}, {rng.choice(q_if)}, if {{p}} had {{x}} at first?", cue     # "After A lost y, how many ..."
 
 
 def _word_template(rng):
-    """A training template (text with {A} {B} {p} {P} {o} {pp} {x} {y} {it} {P1} {P2}) and its op."""
+    """A training template (text with {A} {B} {p} {P} {o} {pp} {x} {y} {it} {P1} {P2}), its op, and its cue: the
+    words of the text that decide the operation, which the thought copies first."""
     kind = rng.choices(["lose", "gain", "together", "places", "more", "diff", "gold", "walk"],
                        [0.22, 0.16, 0.1, 0.08, 0.12, 0.12, 0.1, 0.1])[0]
-    if kind == "lose":
-        return _owner_story(rng, gain=False), "-"
-    if kind == "gain":
-        return _owner_story(rng, gain=True), "+"
+    if kind in ("lose", "gain"):
+        text, cue = _owner_story(rng, gain=kind == "gain")
+        return text, "+" if kind == "gain" else "-", cue
     if kind == "together":
-        q = rng.choice(["How many {it} do they have together?", "How many {it} do they have in total?",
-                        "How many {it} is that altogether?", "What is their total?"])
+        q, cue = rng.choice([("How many {it} do they have together?", "together"),
+                             ("How many {it} do they have in total?", "in total"),
+                             ("How many {it} is that altogether?", "altogether"), ("What is their total?", "total")])
         return rng.choice(["{A} has {x} {it} and {B} has {y} {it}. ", "{A} has {x} {it}. {B} has {y}. ",
-                           "{B} has {y} {it} and {A} has {x}. "]) + q, "+"
+                           "{B} has {y} {it} and {A} has {x}. "]) + q, "+", cue
     if kind == "places":
-        q = rng.choice(["How many {it} are there in total?", "How many {it} are there altogether?",
-                        "How many {it} in all?"])
+        q, cue = rng.choice([("How many {it} are there in total?", "in total"),
+                             ("How many {it} are there altogether?", "altogether"), ("How many {it} in all?", "in all")])
         return rng.choice(["There are {x} {it} in the {P1} and {y} {it} in the {P2}. ",
                            "The {P1} has {x} {it}. The {P2} has {y} {it}. ",
-                           "{y} {it} are in the {P2} and {x} are in the {P1}. "]) + q, "+"
+                           "{y} {it} are in the {P2} and {x} are in the {P1}. "]) + q, "+", cue
     if kind == "more":
-        q = rng.choice(["Who has more {it}?", "Who has more?", "Which of them has more {it}?", "Who has the most?"])
+        q, cue = rng.choice([("Who has more {it}?", "who has more"), ("Who has more?", "who has more"),
+                             ("Which of them has more {it}?", "which of them has more"),
+                             ("Who has the most?", "who has the most")])
         return rng.choice(["{A} has {x} {it} and {B} has {y} {it}. ", "{A} has {x} {it}. {B} has {y} {it}. ",
-                           "{A} carries {x} {it}, {B} carries {y}. ", "{B} owns {y} {it} and {A} owns {x}. "]) + q, "more"
+                           "{A} carries {x} {it}, {B} carries {y}. ", "{B} owns {y} {it} and {A} owns {x}. "]) + q, \
+            "more", cue
     if kind == "diff":
         facts = rng.choice(["{A} has {x} {it} and {B} has {y}. ", "{A} has {x} {it}. {B} has {y} {it}. ",
                             "{B} has {y} {it} and {A} has {x} {it}. ", "{B} owns {y} {it}, {A} owns {x}. "])
-        q = rng.choice(["How many more {it} does {A} have than {B}?", "How many more does {A} have?",
-                        "How many fewer {it} does {B} have than {A}?", "What is the difference?"])
-        return facts + q, "diff"
+        q, cue = rng.choice([("How many more {it} does {A} have than {B}?", "how many more"),
+                             ("How many more does {A} have?", "how many more"),
+                             ("How many fewer {it} does {B} have than {A}?", "how many fewer"),
+                             ("What is the difference?", "difference")])
+        return facts + q, "diff", cue
     if kind == "gold":
         t = rng.randrange(4)
         if t == 0:
-            return "A sword costs {x} gold and a shield costs {y} gold. How much gold do both cost?", "+g"
+            return "A sword costs {x} gold and a shield costs {y} gold. How much gold do both cost?", "+g", "both"
         if t == 1:
             return rng.choice(["{A} has {x} gold and buys a sword for {y} gold. How much gold does {p} have left?",
-                               "{A} buys a sword for {y} gold. {P} had {x} gold. How much gold is left?"]), "-g"
+                               "{A} buys a sword for {y} gold. {P} had {x} gold. How much gold is left?"]), "-g", "left"
         if t == 2:
             return rng.choice(["{A} pays {x} gold for a helmet that costs {y} gold. How much change does {p} get?",
-                               "A helmet costs {y} gold and {A} gives the smith {x} gold. What change does {p} get?"]), "-g"
-        return "{A} earns {x} gold on Monday and {y} gold on Tuesday. How much gold did {p} earn?", "+g"
+                               "A helmet costs {y} gold and {A} gives the smith {x} gold. What change does {p} get?"]), \
+                "-g", "change"
+        return "{A} earns {x} gold on Monday and {y} gold on Tuesday. How much gold did {p} earn?", "+g", "and"
     t = rng.randrange(3)
     if t == 0:
-        return rng.choice(["{A} walks {x} miles to the {P1} and then {y} miles to the {P2}. How far did {p} walk in total?",
-                           "The road to the {P1} is {x} miles and the road on to the {P2} is {y} miles. How long is the trip?"]), "+m"
+        text, cue = rng.choice([
+            ("{A} walks {x} miles to the {P1} and then {y} miles to the {P2}. How far did {p} walk in total?", "in total"),
+            ("The road to the {P1} is {x} miles and the road on to the {P2} is {y} miles. How long is the trip?", "on to")])
+        return text, "+m", cue
     if t == 1:
         return rng.choice(["The {P1} is {x} miles away. {A} has walked {y} miles. How many miles are left?",
-                           "{A} has walked {y} miles of the {x} miles to the {P1}. How far is there still to go?"]), "-m"
-    return "{A} rides {y} miles, then {x} more miles. How many miles did {p} ride?", "+m"
+                           "{A} has walked {y} miles of the {x} miles to the {P1}. How far is there still to go?"]), "-m", \
+            "walked"
+    return "{A} rides {y} miles, then {x} more miles. How many miles did {p} ride?", "+m", "more miles"
 
 
-_HELD_TEXTS = {t for t, _ in WORD_HELD}
+_HELD_TEXTS = {t for t, _, _ in WORD_HELD}
 
 
 def gen_word(rng, heldout=False, template=None):
     if template is not None or heldout:
-        text, op = template if template is not None else rng.choice(WORD_HELD)
+        text, op, cue = template if template is not None else rng.choice(WORD_HELD)
     else:
         while True:
-            text, op = _word_template(rng)
+            text, op, cue = _word_template(rng)
             if text not in _HELD_TEXTS:
                 break
     if heldout:
@@ -391,8 +404,11 @@ def gen_word(rng, heldout=False, template=None):
         x, y = y, x
     q = text.format(A=A, B=B, p=p, P=p.capitalize(), o=o, pp=pp, x=x, y=y, it=it, P1=P1, P2=P2)
     unit = "gold" if "g" in op[1:] and base in "+-" else ("miles" if "m" in op[1:] and base in "+-" else it)
+    at = q.lower().find(cue.lower())
+    assert at >= 0, (q, cue)
+    key = f"key: {q[at:at + len(cue)]}"
     if base == "more":
-        lines = [f"{A} {x}, {B} {y}"]
+        lines = [key, f"{A} {x}, {B} {y}"]
         cl, s = cmp_think(x, y)
         lines += cl
         who = A if s > 0 else B
@@ -400,12 +416,12 @@ def gen_word(rng, heldout=False, template=None):
         return q, lines, f"{who} has more.", dict(kind="word", value=who, other=B if who == A else A)
     if base == "+":
         head = f"{x} and {y}: {x}+{y}"
-        lines = [head] + add_think(x, y)
+        lines = [key, head] + add_think(x, y)
         v = x + y
         return q, lines, f"{v} {unit}.", dict(kind="word", value=v)
     # minus / diff
     head = f"{x} minus {y}: {x}-{y}" if base == "-" else f"{x} vs {y}, difference: {x}-{y}"
-    lines = [head] + sub_think(x, y)
+    lines = [key, head] + sub_think(x, y)
     v = x - y
     return q, lines, f"{v} {unit}.", dict(kind="word", value=v)
 
@@ -421,7 +437,7 @@ def sample(rng, progress, heldout=False):
         mix = [("add", 0.45), ("sub", 0.35), ("cmp", 0.1), ("count", 0.05), ("word", 0.05)]
         max_nd = 6
     else:
-        mix = [("add", 0.25), ("sub", 0.22), ("cmp", 0.10), ("count", 0.05), ("word", 0.38)]
+        mix = [("add", 0.22), ("sub", 0.18), ("cmp", 0.10), ("count", 0.05), ("word", 0.45)]
         max_nd = 6
     acc = 0
     for kind, w in mix:

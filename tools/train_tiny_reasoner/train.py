@@ -23,7 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import sample, render, gen_add, gen_word  # noqa: E402
 from model import Config, Qwen2, config_to_dict, config_from_dict  # noqa: E402
-from tokenizer import BPE, train_bpe  # noqa: E402
+from tokenizer import BPE, END_THINK, train_bpe  # noqa: E402
 
 EMPTY_SHARE = 0.12
 
@@ -41,7 +41,10 @@ def build_tokenizer(path, vocab_size, seed):
 
 
 def make_pool(tok, seed, pool_idx, progress, n=512):
-    """n tokenized samples: (ids, n_prompt) lists; deterministic in (seed, pool_idx)."""
+    """n tokenized samples: (ids, n_unsupervised) lists; deterministic in (seed, pool_idx). The prompt is never a
+    target; an empty thought is not one either: those samples teach the answer after a `</think>` that the runtime
+    forces, and learning to emit the empty thought itself taught the model to skip thinking on unfamiliar
+    questions (17% of held-out word problems in the stop-12 model)."""
     rng = random.Random(seed * 1_000_003 + pool_idx)
     out = []
     for _ in range(n):
@@ -49,7 +52,8 @@ def make_pool(tok, seed, pool_idx, progress, n=512):
         empty = rng.random() < EMPTY_SHARE
         p, c = render(q, lines, a, empty=empty, empty_style=rng.randrange(2))
         pi, ci = tok.encode(p), tok.encode(c)
-        out.append((pi + ci, len(pi)))
+        unsupervised = len(pi) + (ci.index(tok.id(END_THINK)) + 1 if empty else 0)
+        out.append((pi + ci, unsupervised))
     return out
 
 
@@ -75,7 +79,7 @@ def to_tensors(batch, pad_id):
     for i, (ids, npr) in enumerate(batch):
         t = torch.tensor(ids, dtype=torch.long)
         x[i, :len(ids)] = t
-        # predict completion tokens: target at position j is ids[j+1]; prompt part masked
+        # target at position j is ids[j+1]; the unsupervised head (prompt, empty thought) is masked
         y[i, npr - 1:len(ids) - 1] = t[npr:]
     return x, y
 
