@@ -13,6 +13,7 @@
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/cpu/quants.hpp"
 #include "noggin/model/forward.hpp"
+#include "support/compare.hpp"
 
 using namespace noggin;
 
@@ -138,15 +139,6 @@ double max_abs_diff(const float* a, const float* b, std::size_t n) {
     return d;
 }
 
-double nmse(const float* a, const float* ref, std::size_t n) {
-    double num = 0, den = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        num += (static_cast<double>(a[i]) - ref[i]) * (static_cast<double>(a[i]) - ref[i]);
-        den += static_cast<double>(ref[i]) * ref[i];
-    }
-    return num / den;
-}
-
 }  // namespace
 
 TEST_CASE("tiny models of every architecture load and run") {
@@ -178,7 +170,7 @@ TEST_CASE("tiny models of every architecture load and run") {
             // F16 cache close to F32 cache (quantized weights re-round their 8-bit activations: noisier,
             // as llama.cpp's own kv16 noise on the shared Q8_0 files, 3e-4).
             const std::vector<float> out16 = run_all(m.value(), {1, 5, 7, 2, 40}, dtype::f16);
-            CHECK(nmse(out16.data(), out.data(), out.size()) < (t == dtype::q8_0 ? 1e-3 : 1e-5));
+            CHECK(noggin_test::nmse(out16.data(), out.data(), out.size()) < (t == dtype::q8_0 ? 1e-3 : 1e-5));
         }
     }
 }

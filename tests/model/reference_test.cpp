@@ -22,6 +22,7 @@
 #include "noggin/model/forward.hpp"
 #include "support/mini_json.hpp"
 #include "support/shared_data.hpp"
+#include "support/compare.hpp"
 
 using namespace noggin;
 
@@ -75,16 +76,6 @@ std::int32_t argmax(const float* x, std::int64_t n) {
     return static_cast<std::int32_t>(std::max_element(x, x + n) - x);
 }
 
-double nmse(const float* ours, const float* ref, std::int64_t n) {
-    double num = 0, den = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const double d = static_cast<double>(ours[i]) - ref[i];
-        num += d * d;
-        den += static_cast<double>(ref[i]) * ref[i];
-    }
-    return num / den;
-}
-
 // Check the logits of the generated steps: row i of `rows` = logits that produced generated[i].
 struct check_result {
     double max_nmse = 0;
@@ -100,7 +91,7 @@ check_result check_rows(const reference& r, const std::vector<std::vector<float>
             if (argmax(ours, r.n_vocab) != r.generated[i]) ++c.argmax_wrong;
         }
         if (static_cast<std::int64_t>(i) < r.n_rows)
-            c.max_nmse = std::max(c.max_nmse, nmse(ours, r.logits.data() + i * r.n_vocab, r.n_vocab));
+            c.max_nmse = std::max(c.max_nmse, noggin_test::nmse(ours, r.logits.data() + i * r.n_vocab, r.n_vocab));
     }
     return c;
 }

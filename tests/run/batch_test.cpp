@@ -25,19 +25,11 @@
 #include "noggin/run/session.hpp"
 #include "noggin/sample/json_schema.hpp"
 #include "run/run_test_util.hpp"
+#include "support/compare.hpp"
 
 using namespace noggin;
 
 namespace {
-
-double nmse(const float* a, const float* b, std::int64_t n) {
-    double num = 0, den = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return den > 0 ? num / den : num;
-}
 
 float max_abs_diff(const float* a, const float* b, std::int64_t n) {
     float m = 0;
@@ -110,7 +102,7 @@ void check_decode_together(const model::model& m, std::int64_t chunk, std::int64
             CAPTURE(step);
             CAPTURE(i);
             CHECK(bat[i].n_past() == solo[i].n_past());
-            CHECK(nmse(bat_logits[i].data(), solo_logits[i].data(), V) < 1e-10);
+            CHECK(noggin_test::nmse(bat_logits[i].data(), solo_logits[i].data(), V) < 1e-10);
         }
     }
     for (std::size_t i = 0; i < n; ++i) CHECK(bat_tokens[i] == solo_tokens[i]);
@@ -196,7 +188,7 @@ TEST_CASE("forward_batch: prompt chunks and decode steps mixed in one pass equal
             const std::size_t rows = want[i].size() / std::size_t(V);
             for (std::size_t r = 0; r < rows; ++r) {
                 CAPTURE(r);
-                CHECK(nmse(got[i].data() + r * V, want[i].data() + r * V, V) < 1e-4);
+                CHECK(noggin_test::nmse(got[i].data() + r * V, want[i].data() + r * V, V) < 1e-4);
                 CHECK(argmax(got[i].data() + r * V, V) == argmax(want[i].data() + r * V, V));
             }
         }
@@ -209,7 +201,7 @@ TEST_CASE("forward_batch: prompt chunks and decode steps mixed in one pass equal
             REQUIRE(model::forward(m, solo[i], ws_solo, &tok, 1, fp).ok());
             fp.logits_out = b.data();
             REQUIRE(model::forward(m, bat[i], ws_solo, &tok, 1, fp).ok());
-            CHECK(nmse(b.data(), a.data(), V) < 1e-4);
+            CHECK(noggin_test::nmse(b.data(), a.data(), V) < 1e-4);
         }
     }
 }
@@ -333,7 +325,7 @@ TEST_CASE("decode_together: sessions sharing one workspace decode the same greed
         }
         REQUIRE(run::decode_together(ptr.data(), next.data(), ptr.size(), ws).ok());
         for (std::size_t i = 0; i < solo.size(); ++i)
-            CHECK(nmse(grp[i].logits(), solo[i].logits(), solo[i].n_vocab()) < 1e-10);
+            CHECK(noggin_test::nmse(grp[i].logits(), solo[i].logits(), solo[i].n_vocab()) < 1e-10);
     }
     for (std::size_t i = 0; i < solo.size(); ++i) CHECK(grp[i].tokens() == solo[i].tokens());
 

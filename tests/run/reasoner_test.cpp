@@ -11,6 +11,7 @@
 #include "noggin/run/reasoner.hpp"
 #include "noggin/text/json.hpp"
 #include "run/run_test_util.hpp"
+#include "support/compare.hpp"
 
 using namespace noggin;
 
@@ -35,15 +36,6 @@ struct fixture {
         r.run();
     }
 };
-
-double nmse(const float* a, const float* b, std::int64_t n) {
-    double num = 0, den = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return den > 0 ? num / den : num;
-}
 
 }  // namespace
 
@@ -226,7 +218,7 @@ TEST_CASE("reasoner: the next turn cuts the cache at the dropped reasoning; logi
     CHECK(f.r.get_session().tokens() == std::vector<std::int32_t>(ids.begin(), ids.end()));
     run::session ref = make_session(0, dtype::f32);
     REQUIRE(ref.prefill(ids.data(), std::int64_t(ids.size())).ok());
-    CHECK(nmse(f.r.get_session().logits(), ref.logits(), ref.n_vocab()) < 1e-6);
+    CHECK(noggin_test::nmse(f.r.get_session().logits(), ref.logits(), ref.n_vocab()) < 1e-6);
 
     // Only what follows the cut was prefilled: the cut is at the previous turn's reasoning start.
     const auto& turn1_prompt = f.r.messages();

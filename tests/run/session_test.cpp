@@ -6,6 +6,7 @@
 
 #include "noggin/run/session.hpp"
 #include "run/run_test_util.hpp"
+#include "support/compare.hpp"
 
 using namespace noggin;
 
@@ -15,15 +16,6 @@ std::vector<std::int32_t> prompt_tokens(const noggin_test::tiny_reasoner& t, con
     text::encode_options eo;
     eo.parse_special = true;
     return t.tok.encode(text, eo).value();
-}
-
-double nmse(const float* a, const float* b, std::int64_t n) {
-    double num = 0, den = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return den > 0 ? num / den : num;
 }
 
 }  // namespace
@@ -50,7 +42,7 @@ TEST_CASE("session: prefix reuse copies the persona's KV without recomputation")
     std::vector<std::int32_t> all = pre;
     all.insert(all.end(), rest.begin(), rest.end());
     REQUIRE(b->prefill(all.data(), std::int64_t(all.size())).ok());
-    CHECK(nmse(a->logits(), b->logits(), a->n_vocab()) < 1e-10);
+    CHECK(noggin_test::nmse(a->logits(), b->logits(), a->n_vocab()) < 1e-10);
     CHECK(a->tokens() == b->tokens());
 }
 
@@ -93,7 +85,7 @@ TEST_CASE("session: save/restore round trip; tampered and mismatched states are 
     CHECK(r->tokens() == s->tokens());
     CHECK(r->random() == s->random());
     REQUIRE(r->recompute_logits().ok());
-    CHECK(nmse(r->logits(), logits.data(), r->n_vocab()) < 1e-12);
+    CHECK(noggin_test::nmse(r->logits(), logits.data(), r->n_vocab()) < 1e-12);
 
     // Tampering anywhere is refused and leaves the target as it was.
     auto fresh = run::session::create(t.model, sp);

@@ -9,21 +9,13 @@
 #include <vector>
 
 #include "support/shared_data.hpp"
+#include "text/text_test_util.hpp"
 
 using namespace noggin::text;
+using noggin_test::ids_of;
+using noggin_test::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-    std::vector<unsigned char> b = noggin_test::read_file_bytes(path);
-    return std::string(b.begin(), b.end());
-}
-
-std::vector<token_id> ids_of(const json_value& a) {
-    std::vector<token_id> v;
-    for (size_t i = 0; i < a.size(); ++i) v.push_back(token_id(a[i].as_int()));
-    return v;
-}
 
 std::string show(const std::vector<token_id>& v) {
     std::string s = "[";

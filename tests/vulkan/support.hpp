@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "noggin/vulkan/ops.hpp"
+#include "support/compare.hpp"
 
 #if defined(__linux__)
 #include <dlfcn.h>
@@ -87,16 +88,6 @@ inline int new_validation_errors() {
     const int d = now - s.errors_seen;
     s.errors_seen = now;
     return d;
-}
-
-inline double nmse(const float* ours, const float* ref, std::size_t n) {
-    double num = 0, den = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double d = static_cast<double>(ours[i]) - ref[i];
-        num += d * d;
-        den += static_cast<double>(ref[i]) * ref[i];
-    }
-    return den == 0 ? num : num / den;
 }
 
 inline std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float scale = 1.0f) {
