@@ -1,7 +1,7 @@
 // bench/sampler_bench.cpp — noggin-bench-sampler: the cost of one sample::sampler::sample() call on a
 // 151,936-token vocabulary (DeepSeek-R1-Distill-Qwen), for the configurations a reasoner uses.
 //
-//     noggin-bench-sampler [--calls 60] [--vocab 151936] [--std 2.0]
+//     noggin-bench-sampler [--calls 60] [--vocab 151936] [--std 2.0] [--only N]   (N: one configuration, 0-based)
 //
 // Sections: options · logits · configurations · main
 //
@@ -33,6 +33,7 @@ struct options {
     int calls = 60;            // sample() calls per configuration (fresh logits each)
     size_t vocab = 151936;     // logits per call
     double stddev = 2.0;       // standard deviation of the flat logits
+    int only = -1;             // run only this configuration (0-based row pair), -1 all
 };
 
 // --- logits ----------------------------------------------------------------------------------------------
@@ -100,8 +101,9 @@ int main(int argc, char** argv) {
         if (a == "--calls") o.calls = std::max(1, std::atoi(next()));
         else if (a == "--vocab") o.vocab = size_t(std::max(2, std::atoi(next())));
         else if (a == "--std") o.stddev = std::atof(next());
+        else if (a == "--only") o.only = std::atoi(next());
         else {
-            std::printf("usage: noggin-bench-sampler [--calls 60] [--vocab 151936] [--std 2.0]\n");
+            std::printf("usage: noggin-bench-sampler [--calls 60] [--vocab 151936] [--std 2.0] [--only N]\n");
             return a == "--help" ? 0 : 1;
         }
     }
@@ -109,7 +111,10 @@ int main(int argc, char** argv) {
                 o.stddev);
     std::printf("%-52s %-6s %9s %9s %9s %9s\n", "configuration", "logits", "p50 ms", "p99 ms", "max ms", "survivors");
     std::vector<float> logits(o.vocab);
-    for (const config& c : configs()) {
+    const std::vector<config> all = configs();
+    for (size_t ci = 0; ci < all.size(); ++ci) {
+        const config& c = all[ci];
+        if (o.only >= 0 && size_t(o.only) != ci) continue;
         for (int peaked = 0; peaked < 2; ++peaked) {
             sample::sampler s(c.p);
             sample::rng lg(1234 + uint64_t(peaked)), dr(99);

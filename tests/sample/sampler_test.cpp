@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <string>
 #include <vector>
 
 using namespace noggin::sample;
@@ -121,6 +122,20 @@ TEST_CASE("sampler: portable exp/log match libm closely") {
     for (double x = 1e-12; x < 1e6; x *= 1.37) CHECK(detail::log_portable(x) == doctest::Approx(std::log(x)).epsilon(1e-14));
     CHECK(detail::exp_portable(-1000) == 0.0);
     CHECK(detail::exp_portable(0) == 1.0);
+    // Branch-free version: the ends of its range, NaN, and exact powers of two at multiples of ln 2.
+    CHECK(detail::exp_portable(std::numeric_limits<double>::quiet_NaN()) == 0.0);
+    CHECK(detail::exp_portable(-std::numeric_limits<double>::infinity()) == 0.0);
+    CHECK(detail::exp_portable(800.0) == detail::exp_portable(709.0));
+    CHECK(detail::exp_portable(709.0) == doctest::Approx(std::exp(709.0)).epsilon(1e-14));
+    CHECK(detail::exp_portable(-699.5) == doctest::Approx(std::exp(-699.5)).epsilon(1e-13));
+    for (int k = -60; k <= 60; ++k)
+        CHECK(detail::exp_portable(k * 0.69314718055994530942) == doctest::Approx(std::ldexp(1.0, k)).epsilon(1e-14));
+    // sum_fixed: the same value for a vector as the same eight lanes summed by hand.
+    std::vector<double> x(1003);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 1.0 / double(i + 1);
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < x.size(); ++i) lane[i % 8] += x[i];
+    CHECK(detail::sum_fixed(x.data(), x.size()) == ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])));
 }
 
 TEST_CASE("sampler: temperature only = softmax(l / T)") {
@@ -375,4 +390,290 @@ TEST_CASE("sampler: samplers sharing one scratch draw exactly what samplers with
         return out;
     };
     CHECK(run(true) == run(false));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The threshold-search chain against a straightforward sort-based reference: large flat vocabularies,
+// ties, masked entries, extreme ranges and odd sizes.
+namespace {
+
+bool rank_before(const std::pair<token_id, double>& a, const std::pair<token_id, double>& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+}
+
+// The whole chain (no bias / penalties), written the obvious way: sort by (logit desc, id) for every
+// rank filter, std::exp / std::log, sums in rank order. Logits are the sampler's floats (the same
+// float division by the temperature), then double.
+std::map<token_id, double> ref_chain(const std::vector<float>& logits, const sampler_params& P) {
+    std::vector<std::pair<token_id, double>> c;
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const float l = logits[i];
+        if (l == l && l != -std::numeric_limits<float>::infinity())
+            c.push_back({token_id(i), double(P.temperature_first ? l / P.temperature : l)});
+    }
+    const size_t keep = std::max<size_t>(1, P.min_keep);
+    auto probs = [](const std::vector<std::pair<token_id, double>>& v) {
+        double mx = -1e300, sum = 0;
+        for (auto& e : v) mx = std::max(mx, e.second);
+        std::vector<double> p;
+        for (auto& e : v) {
+            p.push_back(std::exp(e.second - mx));
+            sum += p.back();
+        }
+        for (double& x : p) x /= sum;
+        return p;
+    };
+    auto top_k = [&](size_t k) {
+        if (k >= c.size()) return;
+        std::sort(c.begin(), c.end(), rank_before);
+        c.resize(k);
+    };
+    if (P.top_k > 0) top_k(std::max(size_t(P.top_k), keep));
+    if (P.typical_p < 1.0f) {
+        // -log p_i = log Σ exp(l - max) - (l_i - max): exact also where p_i underflows to 0.
+        const std::vector<double> p = probs(c);
+        double mx = -1e300, sum = 0;
+        for (auto& e : c) mx = std::max(mx, e.second);
+        for (auto& e : c) sum += std::exp(e.second - mx);
+        std::vector<double> nlp(c.size());
+        double h = 0;
+        for (size_t i = 0; i < c.size(); ++i) {
+            nlp[i] = std::log(sum) - (c[i].second - mx);
+            h += p[i] * nlp[i];
+        }
+        std::vector<size_t> order(c.size());
+        std::iota(order.begin(), order.end(), size_t(0));
+        std::vector<double> score(c.size());
+        for (size_t i = 0; i < c.size(); ++i) score[i] = std::fabs(nlp[i] - h);
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return score[a] < score[b] || (score[a] == score[b] && c[a].first < c[b].first);
+        });
+        double cum = 0;
+        size_t n = 0;
+        while (n < order.size()) {
+            cum += p[order[n]];
+            ++n;
+            if (cum >= double(P.typical_p) && n >= keep) break;
+        }
+        std::vector<std::pair<token_id, double>> kept;
+        for (size_t i = 0; i < n; ++i) kept.push_back(c[order[i]]);
+        c = kept;
+    }
+    if (P.top_p < 1.0f) {
+        std::sort(c.begin(), c.end(), rank_before);
+        const std::vector<double> p = probs(c);
+        double cum = 0;
+        size_t n = 0;
+        while (n < c.size()) {
+            cum += p[n];
+            ++n;
+            if (cum >= double(P.top_p) && n >= keep) break;
+        }
+        c.resize(n);
+    }
+    if (P.min_p > 0.0f) {
+        double mx = -1e300;
+        for (auto& e : c) mx = std::max(mx, e.second);
+        std::vector<std::pair<token_id, double>> kept;
+        for (auto& e : c)
+            if (std::exp(e.second - mx) >= double(P.min_p)) kept.push_back(e);
+        if (kept.size() < keep)
+            top_k(keep);
+        else
+            c = kept;
+    }
+    if (!P.temperature_first)
+        for (auto& e : c) e.second = double(float(e.second) / P.temperature);
+    const std::vector<double> p = probs(c);
+    std::map<token_id, double> out;
+    for (size_t i = 0; i < c.size(); ++i) out[c[i].first] = p[i];
+    return out;
+}
+
+// Logit vectors that stress the selection: flat normal (narrow and wide), a few tokens far above a
+// bulk, heavy ties, all equal, masked entries (-inf, NaN), and an extreme range.
+std::vector<float> stress_logits(int kind, size_t n, rng& g) {
+    std::vector<float> l(n);
+    auto normal = [&]() {
+        const double u1 = 1.0 - g.next_double(), u2 = g.next_double();
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    };
+    for (float& x : l) {
+        switch (kind) {
+        case 0: x = float(0.3 * normal()); break;                        // flat: top-p keeps most
+        case 1: x = float(2.0 * normal()); break;                        // wider
+        case 2: x = float(0.5 * double(g.below(5))); break;              // five values: ties everywhere
+        case 3: x = 1.25f; break;                                        // all equal
+        case 4: {                                                        // masked entries mixed in
+            const uint32_t k = g.below(20);
+            x = k == 0 ? -std::numeric_limits<float>::infinity()
+                       : (k == 1 ? std::numeric_limits<float>::quiet_NaN() : float(normal()));
+            break;
+        }
+        default: x = float(normal()); break;
+        }
+    }
+    if (kind == 5)  // extreme range: a few huge logits and a far-below tail over a normal bulk
+        for (size_t k = 0; k < std::min<size_t>(n, 6); ++k) l[g.below(uint32_t(n))] = (k % 2 == 0 ? 1e30f : -1e30f) * float(k + 1);
+    if (kind == 6)  // peaked: 20 tokens 12–18 above the bulk
+        for (int k = 0; k < 20; ++k) l[g.below(uint32_t(n))] = float(12.0 + 6.0 * g.next_double());
+    if (n > 0 && kind == 4) l[0] = 0.5f;  // at least one finite
+    return l;
+}
+
+std::vector<sampler_params> stress_configs() {
+    std::vector<sampler_params> v;
+    sampler_params r1;  // T 0.6, top-p 0.95
+    v.push_back(r1);
+    sampler_params k = r1;
+    k.top_k = 40;
+    k.top_p = 1.0f;
+    v.push_back(k);
+    sampler_params kp = r1;
+    kp.top_k = 40;
+    v.push_back(kp);
+    sampler_params mp = r1;
+    mp.top_p = 1.0f;
+    mp.min_p = 0.05f;
+    v.push_back(mp);
+    sampler_params ty = r1;
+    ty.typical_p = 0.9f;
+    v.push_back(ty);
+    sampler_params ll = r1;
+    ll.temperature_first = false;
+    ll.temperature = 0.8f;
+    ll.min_p = 0.05f;
+    v.push_back(ll);
+    sampler_params keep = r1;
+    keep.min_keep = 5;
+    keep.top_p = 0.5173f;  // not k/n for any size here: no exact ties of the running sum with the target
+    keep.min_p = 0.9f;
+    v.push_back(keep);
+    sampler_params mix = r1;
+    mix.top_k = 1000;
+    mix.typical_p = 0.4871f;
+    mix.top_p = 0.999f;
+    mix.min_keep = 3;
+    v.push_back(mix);
+    sampler_params fallback = r1;  // min-p above 1: nothing passes, top-k(keep) over top-p's survivors
+    fallback.top_p = 0.9f;
+    fallback.min_p = 2.0f;
+    fallback.min_keep = 7;
+    v.push_back(fallback);
+    sampler_params ty2 = r1;  // typical then top-p, llama order, small typical mass
+    ty2.typical_p = 0.3f;
+    ty2.temperature_first = false;
+    ty2.temperature = 1.3f;
+    v.push_back(ty2);
+    return v;
+}
+
+void check_against(const sampler& s, const std::map<token_id, double>& expect, const std::string& what) {
+    const auto& c = s.candidates();
+    INFO(what);
+    REQUIRE(c.size() == expect.size());
+    double total = 0, worst = 0;
+    size_t out_of_order = 0, unexpected = 0;
+    token_id prev = -1;
+    for (const candidate& k : c) {  // one CHECK per vocabulary, not per token: 152k-entry cases stay fast
+        out_of_order += k.id > prev ? 0 : 1;
+        prev = k.id;
+        auto it = expect.find(k.id);
+        if (it == expect.end()) {
+            ++unexpected;
+            continue;
+        }
+        worst = std::max(worst, std::fabs(k.p - it->second) / std::max(it->second, 1e-300));
+        total += k.p;
+    }
+    CHECK(unexpected == 0);
+    CHECK(out_of_order == 0);  // candidates() lists the survivors in id order
+    CHECK(worst <= 1e-9);
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-12));
+}
+
+}  // namespace
+
+TEST_CASE("sampler: threshold search equals the sort-based reference (sizes, ties, masks, extremes)") {
+    // 10 configurations × 7 logit kinds × odd sizes around the 48-entry sort cutoff and a 2048-bucket
+    // histogram, and two full 151,936-token vocabularies. Tolerance: the same survivors; p within 1e-9.
+    const std::vector<size_t> sizes = {1, 2, 3, 47, 48, 49, 97, 1000, 4099, 65537};
+    const auto configs = stress_configs();
+    rng g(31337);
+    for (size_t n : sizes)
+        for (int kind = 0; kind < 7; ++kind) {
+            const std::vector<float> l = stress_logits(kind, n, g);
+            for (size_t ci = 0; ci < configs.size(); ++ci) {
+                if (n == 65537 && ci % 3 != 0) continue;  // keep the test short
+                sampler s(configs[ci]);
+                REQUIRE(s.filter(l.data(), n).ok());
+                const std::string what = "n " + std::to_string(n) + ", kind " + std::to_string(kind) + ", config " + std::to_string(ci);
+                check_against(s, ref_chain(l, configs[ci]), what);
+            }
+        }
+    for (int kind : {0, 2}) {
+        const std::vector<float> l = stress_logits(kind, 151936, g);
+        for (size_t ci : {size_t(0), size_t(2), size_t(4)}) {
+            sampler s(configs[ci]);
+            REQUIRE(s.filter(l.data(), l.size()).ok());
+            const std::string what = "151936, kind " + std::to_string(kind) + ", config " + std::to_string(ci);
+            check_against(s, ref_chain(l, configs[ci]), what);
+        }
+    }
+}
+
+TEST_CASE("sampler: the draw inverts the reference CDF in id order") {
+    // For each draw, u is the rng's next double (read from a copy first); the token must be the first
+    // survivor in id order where the reference cumulative probability exceeds u. Draws within 1e-9 of a
+    // boundary are skipped (rounding may go either way there).
+    const auto configs = stress_configs();
+    rng g(77);
+    int checked = 0, skipped = 0;
+    for (size_t ci : {size_t(0), size_t(1), size_t(3), size_t(4), size_t(5)}) {
+        const std::vector<float> l = stress_logits(ci == 4 ? 2 : 0, 3001, g);
+        const auto ref = ref_chain(l, configs[ci]);
+        sampler s(configs[ci]);
+        rng r(1000 + ci);
+        for (int k = 0; k < 400; ++k) {
+            rng peek = r;
+            const double u = peek.next_double();
+            const token_id t = *s.sample(l.data(), l.size(), r);
+            double cum = 0;
+            token_id expect = ref.rbegin()->first;
+            bool near = false;
+            for (auto& e : ref) {  // std::map: id order
+                cum += e.second;
+                near = near || std::fabs(cum - u) < 1e-9;
+                if (cum > u) {
+                    expect = e.first;
+                    break;
+                }
+            }
+            if (near) {
+                ++skipped;
+                continue;
+            }
+            CHECK(t == expect);
+            ++checked;
+        }
+    }
+    CHECK(checked > 1900);
+    MESSAGE("draws checked ", checked, ", skipped near a boundary ", skipped);
+}
+
+TEST_CASE("sampler: empirical frequencies after top-p follow the reference (binomial 5 sigma)") {
+    rng g(5);
+    const std::vector<float> l = stress_logits(1, 60, g);
+    sampler_params p;  // R1 defaults
+    const auto ref = ref_chain(l, p);
+    sampler s(p);
+    rng r(2026);
+    std::map<token_id, int> counts;
+    const int n = 60000;
+    for (int i = 0; i < n; ++i) ++counts[*s.sample(l.data(), l.size(), r)];
+    for (auto& e : counts) CHECK(ref.count(e.first) == 1);  // only survivors are drawn
+    for (auto& e : ref) {
+        const double sd = std::sqrt(e.second * (1 - e.second) / n);
+        CHECK(std::fabs(counts[e.first] / double(n) - e.second) <= 5 * sd + 1e-12);
+    }
 }

@@ -2,11 +2,12 @@
 //
 // One `sampler` holds its parameters, a window of recently accepted tokens (for the penalties) and
 // scratch buffers reused across calls (no allocation per token after the first; several samplers may
-// share one scratch, see sampler_scratch). The draw uses the
-// caller's `rng`, so a session owns and saves its own random state. The same seed, parameters and
-// logits give the same token on every platform: probabilities use our own exp/log in double
-// precision (no libm differences), every sort has a total order (logit, then id), and the draw walks
-// the candidates in an order that does not depend on the standard library's nth_element.
+// share one scratch, see sampler_scratch). The draw uses the caller's `rng`, so a session owns and
+// saves its own random state. The same seed, parameters and logits give the same token on every
+// platform: probabilities use our own exp/log in double precision (no libm differences), every sum
+// runs in a fixed order (sum_fixed: eight interleaved partial sums, the same scalar or vectorized),
+// every rank is taken in the total order (logit descending, then id), and the draw walks the
+// survivors in id order.
 //
 //     noggin::sample::sampler_params p;            // R1 defaults: temperature 0.6, top-p 0.95
 //     p.repeat_penalty = 1.1f;
@@ -24,7 +25,20 @@
 // temperature_first = true is the order of Hugging Face / vLLM (where DeepSeek's advice comes from);
 // false is llama.cpp's order (filters see the temperature-1 distribution).
 //
-// Sections: math helpers (portable exp/log) · sampler_params · candidate · sampler_scratch · sampler
+// Cost: O(n_vocab) per call with small constants for any parameters and any logits — no sort of the
+// vocabulary. The survivors live in compact arrays (id, logit, e = exp(logit - max)) built in one
+// pass; a truncation filter finds its cut by a threshold search (select(): a histogram of the
+// survivors over 2048 buckets of the sort key holding the count or the probability mass per bucket,
+// refining only the bucket where the running total crosses the target, then sorting the few dozen
+// entries left) and turns the dropped entries into holes (logit -inf, e 0) in one vectorizable pass;
+// only top-k, which keeps few, compacts. Each exp is computed once (branch-free, so the loop
+// vectorizes) and reused by every later stage while the maximum and the temperature stay the same,
+// with the sums per block of 512 taken on the way. On a 152k vocabulary with R1 defaults and flat
+// logits one sample() takes ≈ 0.45 ms where the sorting chain took 10–30 ms; greedy ≈ 0.06 ms
+// (noggin-bench-sampler, bench/NOTES.md).
+//
+// Sections: math helpers (portable exp/log, fixed-order sum) · sampler_params · candidate ·
+//           sampler_scratch · sampler (chain, select(), draw)
 #pragma once
 
 #include <algorithm>
@@ -48,15 +62,19 @@ using token_id = int32_t;  // same type as noggin::text::token_id
 // draw lands within ~1e-15 of a boundary.)
 namespace detail {
 
-// e^x for x <= 709; 0 below -700. Cody–Waite reduction x = k·ln2 + r, |r| <= ln2/2, then a degree-13
-// Taylor polynomial (error < 1 ulp on that interval) scaled by 2^k built from the exponent bits.
+// e^x for x <= 709; 0 below -700 and for NaN. Cody–Waite reduction x = k·ln2 + r, |r| <= ln2/2 (k the
+// nearest integer to x/ln2, found by adding 1.5·2^52), then a degree-13 Taylor polynomial (error < 1 ulp
+// on that interval) scaled by 2^k built from the exponent bits. Branch-free, so loops over arrays of it
+// vectorize (the same operations per element either way: identical results).
 inline double exp_portable(double x) {
-    if (!(x > -700.0)) return 0.0;  // also NaN → 0
-    if (x > 709.0) x = 709.0;
+    const bool under = !(x > -700.0);  // also NaN
+    const double xc = under ? 0.0 : (x > 709.0 ? 709.0 : x);
     const double inv_ln2 = 1.4426950408889634074;
     const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    const double k = std::floor(x * inv_ln2 + 0.5);
-    const double r = (x - k * ln2_hi) - k * ln2_lo;
+    const double shifter = 6755399441055744.0;  // 1.5·2^52: t's last mantissa bit is worth 1
+    const double t = xc * inv_ln2 + shifter;    // = shifter + k, k = round(x / ln2) in [-1010, 1023]
+    const double k = t - shifter;
+    const double r = (xc - k * ln2_hi) - k * ln2_lo;
     double p = 1.0 / 6227020800.0;  // 1/13!
     p = p * r + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
@@ -71,11 +89,12 @@ inline double exp_portable(double x) {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    const int64_t e = int64_t(k) + 1023;  // k in [-1010, 1023]: a normal power of two
-    const uint64_t bits = uint64_t(e) << 52;
+    uint64_t tb;
+    std::memcpy(&tb, &t, sizeof tb);
+    const uint64_t bits = (tb + 1023u) << 52;  // t's low bits hold k: the exponent field becomes k + 1023
     double scale;
     std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return under ? 0.0 : p * scale;
 }
 
 // Natural log for x > 0 (normal doubles); -inf for x <= 0. x = m·2^e with m in [√½, √2), then
@@ -98,6 +117,70 @@ inline double log_portable(double x) {
     double t = 1.0 / 21.0;
     for (int d = 19; d >= 1; d -= 2) t = t * s2 + 1.0 / double(d);
     return 2.0 * s * t + double(e) * 0.69314718055994530942;
+}
+
+// Σ x[0..n) in a fixed order: lane l (0..7) sums x[l], x[l+8], … in turn, then
+// ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)). Every lane is a sequential sum, so a vectorized loop gives
+// the same bits as a scalar one.
+inline double sum_fixed(const double* x, size_t n) {
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t l = 0; l < 8; ++l) a[l] += x[i + l];
+    for (size_t l = 0; i + l < n; ++l) a[l] += x[i + l];
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// Smallest and largest of x[0..n), n >= 1 (no NaN). Sixteen independent lanes, so the compiler may
+// use vector min/max without reordering a reduction it must keep in order.
+template <class T>
+inline void min_max(const T* x, size_t n, T& lo, T& hi) {
+    T a[16], b[16];
+    for (size_t l = 0; l < 16; ++l) a[l] = b[l] = x[0];
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t l = 0; l < 16; ++l) {
+            a[l] = x[i + l] < a[l] ? x[i + l] : a[l];
+            b[l] = x[i + l] > b[l] ? x[i + l] : b[l];
+        }
+    for (; i < n; ++i) {
+        a[0] = x[i] < a[0] ? x[i] : a[0];
+        b[0] = x[i] > b[0] ? x[i] : b[0];
+    }
+    lo = a[0];
+    hi = b[0];
+    for (size_t l = 1; l < 16; ++l) {
+        lo = a[l] < lo ? a[l] : lo;
+        hi = b[l] > hi ? b[l] : hi;
+    }
+}
+
+// Smallest finite-or-+inf and largest of x[0..n), n >= 1, skipping -inf (holes): lo = +inf when all are.
+inline void min_max_live(const float* x, size_t n, float& lo, float& hi) {
+    const float inf = std::numeric_limits<float>::infinity();
+    float a[16], b[16];
+    for (size_t l = 0; l < 16; ++l) {
+        a[l] = inf;
+        b[l] = -inf;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t l = 0; l < 16; ++l) {
+            const float v = x[i + l], w = v == -inf ? inf : v;  // a hole never is the smallest
+            a[l] = w < a[l] ? w : a[l];
+            b[l] = v > b[l] ? v : b[l];
+        }
+    for (; i < n; ++i) {
+        const float v = x[i], w = v == -inf ? inf : v;
+        a[0] = w < a[0] ? w : a[0];
+        b[0] = v > b[0] ? v : b[0];
+    }
+    lo = a[0];
+    hi = b[0];
+    for (size_t l = 1; l < 16; ++l) {
+        lo = a[l] < lo ? a[l] : lo;
+        hi = b[l] > hi ? b[l] : hi;
+    }
 }
 
 }  // namespace detail
@@ -137,20 +220,29 @@ struct candidate {
 // ---------------------------------------------------------------------------------------------
 // sampler_scratch — the buffers one filter() call works in. Every sampler has its own; samplers that
 // never filter at the same time (the members of one reasoner_group, sampled one after another on
-// one thread) can share one through sampler::use_scratch, so a 152k-token vocabulary's ≈ 3 MiB
-// (16-byte candidates plus the biased logits) is paid once per group instead of once per member.
+// one thread) can share one through sampler::use_scratch, so a 152k-token vocabulary's ≈ 2.6 MiB
+// (ids, logits and exps of the survivors, bucket numbers) is paid once per group instead of once per
+// member. Sizes are in entries; m = the number of survivors so far (≤ n_vocab).
 struct sampler_scratch {
-    std::vector<candidate> cand;    // survivors of the last filter(); [0, sorted) sorted by (logit desc, id)
-    std::vector<float> work;        // logits after bias + penalties (n_vocab)
-    std::vector<token_id> counts;   // the penalty window, sorted
-    std::vector<double> scores;     // typical-p scores
-    std::vector<uint32_t> order;    // typical-p order
-    std::vector<candidate> tmp;     // typical-p survivors
+    std::vector<candidate> cand;      // candidates(): the survivors in id order, built on request
+    std::vector<float> work;          // logits after bias + penalties (n_vocab; used only when any apply)
+    std::vector<token_id> id;         // the entries' ids, increasing (the first `size` live or holes; capacity n_vocab)
+    std::vector<float> lg;            // their logits as the chain has changed them so far; -inf = a hole (cut)
+    std::vector<double> e;            // their exp(logit - max logit), once computed (0 below e^-64 and for holes)
+    std::vector<double> key;          // typical-p: their scores |-log p - H|; also a temporary
+    std::vector<int32_t> bucket;      // select(): each survivor's histogram bucket
+    std::vector<uint32_t> pick;       // select(): positions in the bucket being refined
+    std::vector<uint32_t> pick2;      // select(): the same, next level
+    std::vector<double> hist;         // select(): count or mass per bucket
+    std::vector<double> block;        // the draw: mass per 512 survivors
+    std::vector<token_id> counts;     // the penalty window, sorted
 
     // Bytes held (capacities).
     size_t byte_size() const {
-        return (cand.capacity() + tmp.capacity()) * sizeof(candidate) + work.capacity() * sizeof(float) +
-               counts.capacity() * sizeof(token_id) + scores.capacity() * sizeof(double) + order.capacity() * sizeof(uint32_t);
+        return cand.capacity() * sizeof(candidate) + (work.capacity() + lg.capacity()) * sizeof(float) +
+               (id.capacity() + counts.capacity()) * sizeof(token_id) +
+               (e.capacity() + key.capacity() + hist.capacity() + block.capacity()) * sizeof(double) +
+               bucket.capacity() * sizeof(int32_t) + (pick.capacity() + pick2.capacity()) * sizeof(uint32_t);
     }
 };
 
@@ -165,85 +257,92 @@ public:
     const sampler_params& params() const { return params_; }
     void set_params(sampler_params params) { params_ = std::move(params); }
 
-    // Run the whole chain over `logits[0..n_vocab)` (not modified) and draw one token with `r`.
-    // Greedy (temperature <= 0) does not touch `r`. Errors: invalid_argument for null logits, n_vocab
-    // 0 or above max_vocab, or when every logit is -inf/NaN after bias and penalties.
+    // Run the whole chain over `logits[0..n_vocab)` (not modified) and draw one token with `r`:
+    // u = r.next_double(), and the token is the first survivor in id order at which the running sum of
+    // the survivors' exp(logit - max) exceeds u · their total (sums in blocks of 512 survivors, each
+    // block by detail::sum_fixed, then entry by entry inside the block that crosses). Every sampled
+    // token takes exactly one draw, also when one survivor is left; greedy (temperature <= 0) does not
+    // touch `r`. Errors: invalid_argument for null logits, n_vocab 0 or above max_vocab, or when every
+    // logit is -inf/NaN after bias and penalties.
     result<token_id> sample(const float* logits, size_t n_vocab, rng& r) {
         NOGGIN_TRY(filter(logits, n_vocab));
-        if (sc().cand.size() == 1) {
+        if (live_ == 1) {
             if (params_.temperature > 0.0f) (void)r.next_u64();  // one draw per sampled token, always
-            return sc().cand[0].id;
+            return sc().id[first_live()];
         }
-        // Canonical order for the draw: a tail left by nth_element is put in id order.
-        if (!tail_canonical_) {
-            std::sort(sc().cand.begin() + std::ptrdiff_t(sorted_), sc().cand.end(),
-                      [](const candidate& a, const candidate& b) { return a.id < b.id; });
-            tail_canonical_ = true;
-        }
-        const double u = r.next_double();
-        double cum = 0.0;
-        for (const candidate& c : sc().cand) {
-            cum += c.p;
-            if (u < cum) return c.id;
-        }
-        return sc().cand.back().id;  // u within rounding of 1
+        return draw(r.next_double());
     }
 
-    // Stages 1–10 only: afterwards candidates() holds the survivors with probabilities that sum to
+    // Stages 1–10 only: afterwards candidates() gives the survivors with probabilities that sum to
     // 1 (greedy: the single argmax with p = 1). Same errors as sample().
     status filter(const float* logits, size_t n_vocab) {
         if (logits == nullptr || n_vocab == 0 || n_vocab > max_vocab)
             return status(status_code::invalid_argument, str("sampler: bad logits (n_vocab ", n_vocab, ")"));
         sampler_scratch& s = sc();  // once: the loops below run over n_vocab entries
-        s.cand.clear();
-        sorted_ = 0;
-        tail_canonical_ = true;
-        s.work.assign(logits, logits + n_vocab);
-        for (const logit_bias& b : params_.biases)
-            if (b.token >= 0 && size_t(b.token) < n_vocab) s.work[size_t(b.token)] += b.bias;
-        apply_penalties(s.work.data(), n_vocab);
-        // 3. survivors: finite logits (+inf is treated as a forced token: it wins outright).
-        s.cand.reserve(n_vocab);
-        for (size_t i = 0; i < n_vocab; ++i) {
-            const float l = s.work[i];
-            if (l == l && l != -std::numeric_limits<float>::infinity()) s.cand.push_back(candidate{token_id(i), l, 0.0});
+        cand_ready_ = false;
+        e_ok_ = blocks_ok_ = holes_ = false;
+        size_ = live_ = 0;
+        const float* src = logits;
+        const bool penalties = params_.penalty_last_n > 0 && !history_.empty() &&
+                               (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f);
+        if (!params_.biases.empty() || penalties) {
+            s.work.assign(logits, logits + n_vocab);
+            for (const logit_bias& b : params_.biases)
+                if (b.token >= 0 && size_t(b.token) < n_vocab) s.work[size_t(b.token)] += b.bias;
+            if (penalties) apply_penalties(s.work.data(), n_vocab);
+            src = s.work.data();
         }
-        if (s.cand.empty()) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
+        if (s.id.size() < n_vocab) {
+            s.id.resize(n_vocab);
+            s.lg.resize(n_vocab);
+        }
+        // 3. survivors: finite logits (+inf is treated as a forced token: it wins outright); 5. the
+        // temperature when it comes first (greedy: the logits as they are).
+        const bool greedy = !(params_.temperature > 0.0f);
+        const float t = !greedy && params_.temperature_first ? params_.temperature : 1.0f;
+        const size_t m = load(src, n_vocab, t);
+        if (m == 0) return status(status_code::invalid_argument, "sampler: every token is masked (-inf/NaN logits)");
+        size_ = live_ = m;
+        const float* lg = s.lg.data();
         // 4. greedy
-        if (!(params_.temperature > 0.0f)) {
+        if (greedy) {
             size_t best = 0;
-            for (size_t i = 1; i < s.cand.size(); ++i)
-                if (s.cand[i].logit > s.cand[best].logit) best = i;  // first (lowest id) wins ties
-            candidate c = s.cand[best];
-            c.p = 1.0;
-            s.cand.assign(1, c);
-            sorted_ = 1;
+            while (lg[best] != mx_) ++best;  // first (lowest id) wins ties
+            set_single(s.id[best], lg[best]);
             return status();
         }
-        for (const candidate& c : s.cand) {
-            if (c.logit == std::numeric_limits<float>::infinity()) {  // forced: keep only the first +inf
-                candidate f = c;
-                f.logit = 0.0f;
-                f.p = 1.0;
-                s.cand.assign(1, f);
-                sorted_ = 1;
-                return status();
-            }
+        if (mx_ == std::numeric_limits<float>::infinity()) {  // forced: keep only the first +inf
+            size_t j = 0;
+            while (lg[j] != mx_) ++j;
+            set_single(s.id[j], 0.0f);
+            return status();
         }
         const size_t keep = params_.min_keep < 1 ? 1 : params_.min_keep;
-        if (params_.temperature_first) apply_temperature();
-        if (params_.top_k > 0 && size_t(params_.top_k) < s.cand.size()) top_k(std::max(size_t(params_.top_k), keep));
+        if (params_.top_k > 0 && size_t(params_.top_k) < live_) top_k(std::max(size_t(params_.top_k), keep));
         if (params_.typical_p < 1.0f) typical(keep);
         if (params_.top_p < 1.0f) top_p(keep);
         if (params_.min_p > 0.0f) min_p(keep);
         if (!params_.temperature_first) apply_temperature();
-        softmax();
+        masses();
         return status();
     }
 
-    // Survivors of the last filter()/sample() call (with a shared scratch: until any sharing sampler
-    // filters again).
-    const std::vector<candidate>& candidates() const { return sc().cand; }
+    // Survivors of the last filter()/sample() call, in id order, with p summing to 1 (built on the
+    // first call after a filter; with a shared scratch valid until any sharing sampler filters again;
+    // not safe to call from two threads at once).
+    const std::vector<candidate>& candidates() const {
+        sampler_scratch& s = msc();
+        if (!cand_ready_) {
+            s.cand.clear();
+            if (live_ != 0) {
+                const double inv = 1.0 / block_total(s);
+                for (size_t j = 0; j < size_; ++j)
+                    if (s.lg[j] != -std::numeric_limits<float>::infinity()) s.cand.push_back(candidate{s.id[j], s.lg[j], s.e[j] * inv});
+            }
+            cand_ready_ = true;
+        }
+        return s.cand;
+    }
 
     // Work in `shared` from now on (its owner keeps it alive and never lets two sharing samplers run
     // at once); this sampler's own buffers are freed. Null: back to buffers of its own. Tokens are
@@ -251,6 +350,8 @@ public:
     void use_scratch(sampler_scratch* shared) {
         shared_ = shared;
         own_ = sampler_scratch();
+        size_ = live_ = 0;
+        cand_ready_ = false;
     }
     // Bytes of the buffers this sampler owns (0 while it uses a shared scratch).
     size_t owned_scratch_bytes() const { return own_.byte_size(); }
@@ -281,21 +382,121 @@ public:
     }
 
 private:
-    static bool by_logit(const candidate& a, const candidate& b) {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+    static constexpr size_t npos = size_t(-1);
+    static constexpr size_t n_buckets = 2048;   // select(): histogram resolution per level
+    static constexpr size_t small_select = 48;  // select(): at most this many entries are simply sorted
+    static constexpr size_t block_len = 512;    // survivors per block sum (masses, cuts, the draw)
+    static constexpr float ninf = -std::numeric_limits<float>::infinity();
+
+    // The rank order of the logit filters: logit descending, then id ascending (positions in the
+    // compact arrays increase with the id); holes (-inf) come last. value() is non-decreasing along
+    // that order (the histogram key; +inf for holes).
+    struct logit_order {
+        const float* lg;
+        double top;  // the largest logit
+        double value(size_t j) const { return top - double(lg[j]); }
+        bool before(size_t a, size_t b) const { return lg[a] > lg[b] || (lg[a] == lg[b] && a < b); }
+        float at(size_t j) const { return lg[j]; }
+        bool at_or_before(size_t j, float v, size_t p) const { return (lg[j] > v) | ((lg[j] == v) & (j <= p)); }
+        // value() over the live entries of [0, m): lo = top - the largest, hi = top - the smallest.
+        void range(size_t m, double& lo, double& hi) const {
+            float a, b;
+            detail::min_max_live(lg, m, a, b);
+            lo = top - double(b);
+            hi = top - double(a);
+        }
+    };
+    // Typical-p's order: score ascending, then id (used only while there are no holes).
+    struct score_order {
+        const double* key;
+        double value(size_t j) const { return key[j]; }
+        bool before(size_t a, size_t b) const { return key[a] < key[b] || (key[a] == key[b] && a < b); }
+        double at(size_t j) const { return key[j]; }
+        bool at_or_before(size_t j, double v, size_t p) const { return (key[j] < v) | ((key[j] == v) & (j <= p)); }
+        void range(size_t m, double& lo, double& hi) const { detail::min_max(key, m, lo, hi); }
+    };
+
+    // Stage 3 (and 5): lg = src ÷ t, id = i, for the finite entries; sets mx_. Returns their number.
+    size_t load(const float* src, size_t n, float t) {
+        sampler_scratch& s = sc();
+        token_id* id = s.id.data();
+        float* lg = s.lg.data();
+        float hi[16];
+        int32_t bad[16];
+        for (size_t l = 0; l < 16; ++l) {
+            hi[l] = ninf;
+            bad[l] = 0;
+        }
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16)  // one pass, sixteen lanes (vectorizes)
+            for (size_t l = 0; l < 16; ++l) {
+                const float x = src[i + l];
+                const float y = t == 1.0f ? x : x / t;
+                lg[i + l] = y;
+                id[i + l] = token_id(i + l);
+                hi[l] = y > hi[l] ? y : hi[l];
+                bad[l] += (x == x && x != ninf) ? 0 : 1;
+            }
+        for (; i < n; ++i) {
+            const float x = src[i];
+            const float y = t == 1.0f ? x : x / t;
+            lg[i] = y;
+            id[i] = token_id(i);
+            hi[0] = y > hi[0] ? y : hi[0];
+            bad[0] += (x == x && x != ninf) ? 0 : 1;
+        }
+        float mx = hi[0];
+        int64_t nbad = 0;
+        for (size_t l = 0; l < 16; ++l) {
+            mx = hi[l] > mx ? hi[l] : mx;
+            nbad += bad[l];
+        }
+        size_t m = n;
+        if (nbad != 0) {  // masked entries: compact the finite ones (branch-free)
+            m = 0;
+            mx = ninf;
+            for (size_t k = 0; k < n; ++k) {
+                const float x = src[k];
+                const float y = t == 1.0f ? x : x / t;
+                id[m] = token_id(k);
+                lg[m] = y;
+                const bool ok = x == x && x != ninf;
+                mx = ok && y > mx ? y : mx;
+                m += ok ? 1 : 0;
+            }
+        }
+        mx_ = mx;
+        return m;
+    }
+
+    void set_single(token_id t, float logit) {
+        sampler_scratch& s = sc();
+        s.id[0] = t;
+        s.lg[0] = logit;
+        if (s.e.size() < 1) s.e.resize(1);
+        s.e[0] = 1.0;
+        size_ = live_ = 1;
+        e_ok_ = true;
+        blocks_ok_ = false;
+    }
+
+    size_t first_live() const {
+        const sampler_scratch& s = msc();
+        size_t j = 0;
+        while (j + 1 < size_ && s.lg[j] == ninf) ++j;
+        return j;
     }
 
     void apply_penalties(float* w, size_t n) {
-        const bool on = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f;
-        if (!on || params_.penalty_last_n <= 0 || history_.empty()) return;
         const size_t cap = size_t(params_.penalty_last_n);
         const size_t m = std::min(cap, history_.size());
-        sc().counts.assign(history_.end() - std::ptrdiff_t(m), history_.end());
-        std::sort(sc().counts.begin(), sc().counts.end());
-        for (size_t i = 0; i < sc().counts.size();) {
+        std::vector<token_id>& counts = sc().counts;
+        counts.assign(history_.end() - std::ptrdiff_t(m), history_.end());
+        std::sort(counts.begin(), counts.end());
+        for (size_t i = 0; i < counts.size();) {
             size_t j = i;
-            while (j < sc().counts.size() && sc().counts[j] == sc().counts[i]) ++j;
-            const token_id t = sc().counts[i];
+            while (j < counts.size() && counts[j] == counts[i]) ++j;
+            const token_id t = counts[i];
             if (t >= 0 && size_t(t) < n) {
                 float& l = w[size_t(t)];
                 if (params_.repeat_penalty != 1.0f && params_.repeat_penalty > 0.0f)
@@ -306,124 +507,330 @@ private:
         }
     }
 
+    // 10. Divide the survivors' logits by the temperature (order-preserving; holes stay -inf).
     void apply_temperature() {
         const float t = params_.temperature;
         if (t == 1.0f) return;
-        for (candidate& c : sc().cand) c.logit /= t;  // order-preserving: sorted_ stays valid
+        float* lg = sc().lg.data();
+        for (size_t j = 0; j < size_; ++j) lg[j] /= t;
+        mx_ /= t;  // the same division: still the maximum
+        e_ok_ = blocks_ok_ = false;
     }
 
-    // Make sc().cand[0..m) the m best by (logit, id), sorted; sc().cand beyond stays unordered.
-    void ensure_sorted(size_t m) {
-        m = std::min(m, sc().cand.size());
-        if (m <= sorted_) return;
-        auto first = sc().cand.begin() + std::ptrdiff_t(sorted_), nth = sc().cand.begin() + std::ptrdiff_t(m);
-        if (m < sc().cand.size()) {
-            std::nth_element(first, nth, sc().cand.end(), by_logit);
-            tail_canonical_ = false;
+    // e_j = exp(l_j - max) for the entries (0 below e^-64 — · 2^24 tokens < 1e-20, irrelevant — and for
+    // holes), with the block sums (each block's e still in the cache).
+    void masses() {
+        if (e_ok_) return;
+        sampler_scratch& s = sc();
+        if (s.e.size() < size_) s.e.resize(s.lg.size());
+        const size_t nb = (size_ + block_len - 1) / block_len;
+        if (s.block.size() < nb) s.block.resize(nb);
+        const float* lg = s.lg.data();
+        double* e = s.e.data();
+        const double mx = double(mx_);
+        total_ = 0.0;
+        for (size_t b = 0; b < nb; ++b) {
+            const size_t first = b * block_len, end = std::min(size_, first + block_len);
+            for (size_t j = first; j < end; ++j) {
+                const double d = double(lg[j]) - mx;
+                const double v = detail::exp_portable(d);
+                e[j] = d < -64.0 ? 0.0 : v;
+            }
+            s.block[b] = detail::sum_fixed(e + first, end - first);
+            total_ += s.block[b];
         }
-        std::sort(first, nth, by_logit);
-        sorted_ = m;
+        e_ok_ = blocks_ok_ = true;
     }
 
-    // p_i = exp(l_i - max) / Σ over sc().cand; returns log Σ exp(l - max) and fills c.p.
-    double softmax() {
-        float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
-        double sum = 0.0;
-        for (candidate& c : sc().cand) {
-            const double d = double(c.logit) - double(mx);
-            c.p = d < -64.0 ? 0.0 : detail::exp_portable(d);  // e^-64 · 2^24 tokens < 1e-20: irrelevant
-            sum += c.p;
+    // The survivors' total mass: each block of 512 by sum_fixed, then the blocks in order.
+    double block_total(sampler_scratch& s) const {
+        if (blocks_ok_) return total_;
+        const size_t nb = (size_ + block_len - 1) / block_len;
+        if (s.block.size() < nb) s.block.resize(nb);
+        double total = 0.0;
+        for (size_t b = 0; b < nb; ++b) {
+            const size_t first = b * block_len;
+            s.block[b] = detail::sum_fixed(s.e.data() + first, std::min(block_len, size_ - first));
+            total += s.block[b];
         }
-        const double inv = 1.0 / sum;  // sum >= 1 (the max contributes e^0)
-        for (candidate& c : sc().cand) c.p *= inv;
-        return detail::log_portable(sum);
+        total_ = total;
+        blocks_ok_ = true;
+        return total;
     }
 
-    void top_k(size_t k) {
-        if (k >= sc().cand.size()) return;
-        ensure_sorted(k);
-        sc().cand.resize(k);
-        tail_canonical_ = true;
-    }
-
-    void top_p(size_t keep) {
-        softmax();
-        const double target = double(params_.top_p);
+    // 11. The first survivor (id order) where the running mass exceeds u · total.
+    token_id draw(double u) {
+        sampler_scratch& s = sc();
+        const double target = u * block_total(s);
+        const size_t nb = (size_ + block_len - 1) / block_len;
         double cum = 0.0;
-        size_t i = 0;
-        while (i < sc().cand.size()) {
-            if (i == sorted_) ensure_sorted(std::max<size_t>(64, 2 * sorted_));
-            cum += sc().cand[i].p;
-            ++i;
-            if (cum >= target && i >= keep) break;
+        size_t last = 0;  // the last block with mass, for a u within rounding of 1
+        for (size_t b = 0; b < nb; ++b) {
+            if (s.block[b] > 0.0) last = b;
+            if (cum + s.block[b] > target) {
+                const size_t first = b * block_len, end = std::min(size_, first + block_len);
+                for (size_t j = first; j < end; ++j) {
+                    cum += s.e[j];
+                    if (cum > target) return s.id[j];
+                }
+                last = b;  // rounding: the entries' running sum stops short of the block's sum
+                break;
+            }
+            cum += s.block[b];
         }
-        if (i < sc().cand.size()) {
-            sc().cand.resize(i);
-            tail_canonical_ = true;
-        }
+        const size_t first = last * block_len;
+        size_t j = std::min(size_, first + block_len) - 1;
+        while (j > first && !(s.e[j] > 0.0)) --j;
+        return s.id[j];
     }
 
+    // --- select(): the threshold search behind top-k, top-p and typical-p.
+    // The position (in the compact arrays) of the first live entry, in `ord`'s order, at which the
+    // running total — 1 per entry (mass = false) or its e (mass = true) — reaches `target`; npos when
+    // the total of all entries stays below it. The totals run bucket by bucket (each bucket's sum in
+    // position order), then entry by entry inside the bucket that crosses.
+    template <class Order>
+    size_t select(const Order& ord, bool mass, double target) {
+        sampler_scratch& s = sc();
+        const size_t m = size_;
+        if (s.pick.size() < m) s.pick.resize(s.lg.size());
+        double lo, hi;
+        ord.range(m, lo, hi);
+        if (m <= small_select || !(hi > lo)) {  // few entries, or all live ones equal: sort (or keep) them
+            size_t cnt = 0;
+            for (size_t j = 0; j < m; ++j)
+                if (!holes_ || s.lg[j] != ninf) s.pick[cnt++] = uint32_t(j);
+            return walk(ord, mass, s.pick.data(), cnt, 0.0, target, false);
+        }
+        if (s.bucket.size() < m) s.bucket.resize(s.lg.size());
+        int32_t* bk = s.bucket.data();
+        const double scale = double(n_buckets) / (hi - lo);
+        const int32_t top = int32_t(n_buckets - 1), hole = int32_t(n_buckets);
+        for (size_t j = 0; j < m; ++j) {  // vectorizes: value, scale, convert, clamp
+            const double v = ord.value(j);
+            const bool in = v <= hi;  // false for holes (+inf)
+            const int32_t b = int32_t(((in ? v : hi) - lo) * scale);
+            bk[j] = in ? (b < top ? b : top) : hole;
+        }
+        s.hist.assign(n_buckets + 1, 0.0);  // + one bucket for the holes, never scanned
+        double* h = s.hist.data();
+        if (mass)
+            for (size_t j = 0; j < m; ++j) h[bk[j]] += s.e[j];
+        else
+            for (size_t j = 0; j < m; ++j) h[bk[j]] += 1.0;
+        double cum = 0.0;
+        size_t b = 0;
+        while (b < n_buckets && !(cum + h[b] >= target)) cum += h[b++];
+        if (b == n_buckets) return npos;
+        size_t cnt = 0;
+        const int32_t want = int32_t(b);
+        size_t j = 0;
+        for (; j + 16 <= m; j += 16) {  // one bucket of 2048 is rare: test 16 at once (vectorizes)
+            int any = 0;
+            for (size_t l = 0; l < 16; ++l) any |= bk[j + l] == want ? 1 : 0;
+            if (any != 0)
+                for (size_t l = 0; l < 16; ++l)
+                    if (bk[j + l] == want) s.pick[cnt++] = uint32_t(j + l);
+        }
+        for (; j < m; ++j)
+            if (bk[j] == want) s.pick[cnt++] = uint32_t(j);
+        return refine(ord, mass, s.pick, s.pick2, cnt, cum, target, 1);
+    }
+
+    // select() inside one bucket's entries `in[0..cnt)` (position order, no holes): re-bucket them over
+    // their own range, or sort them when few are left. `cum` is the total before them; the crossing
+    // is known to lie among them up to rounding (then the last entry with weight is returned).
+    template <class Order>
+    size_t refine(const Order& ord, bool mass, std::vector<uint32_t>& in, std::vector<uint32_t>& out, size_t cnt,
+                  double cum, double target, int depth) {
+        if (cnt <= small_select || depth >= 4) return walk(ord, mass, in.data(), cnt, cum, target, true);
+        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        for (size_t i = 0; i < cnt; ++i) {
+            const double v = ord.value(in[i]);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        if (!(hi > lo)) return walk(ord, mass, in.data(), cnt, cum, target, true);
+        const double scale = double(n_buckets) / (hi - lo);
+        const size_t top = n_buckets - 1;
+        auto bucket_of = [&](uint32_t j) { return std::min(size_t((ord.value(j) - lo) * scale), top); };
+        sampler_scratch& s = sc();
+        s.hist.assign(n_buckets, 0.0);
+        for (size_t i = 0; i < cnt; ++i) s.hist[bucket_of(in[i])] += mass ? s.e[in[i]] : 1.0;
+        size_t b = 0;
+        double c = cum;
+        while (b < n_buckets && !(c + s.hist[b] >= target)) c += s.hist[b++];
+        if (b == n_buckets) return walk(ord, mass, in.data(), cnt, cum, target, true);  // rounding
+        if (out.size() < cnt) out.resize(cnt);
+        size_t k = 0;
+        for (size_t i = 0; i < cnt; ++i)
+            if (bucket_of(in[i]) == b) out[k++] = in[i];
+        return refine(ord, mass, out, in, k, c, target, depth + 1);
+    }
+
+    // Sort `list` by `ord` and add weights from `cum` on; the first position where the total reaches
+    // `target`. Not reached: npos, or with `must` (the crossing was seen at bucket level) the last
+    // entry with weight.
+    template <class Order>
+    size_t walk(const Order& ord, bool mass, uint32_t* list, size_t cnt, double cum, double target, bool must) {
+        auto cmp = [&](uint32_t a, uint32_t b) { return ord.before(a, b); };
+        if (!std::is_sorted(list, list + cnt, cmp)) std::sort(list, list + cnt, cmp);
+        size_t last = npos;
+        for (size_t i = 0; i < cnt; ++i) {
+            const double w = mass ? sc().e[list[i]] : 1.0;
+            cum += w;
+            if (w > 0.0) last = list[i];
+            if (cum >= target) return list[i];
+        }
+        return must && cnt != 0 ? (last != npos ? last : list[cnt - 1]) : npos;
+    }
+
+    // Keep the entries at or before position `p` in `ord`'s order: the others become holes (logit
+    // -inf, e 0; one vectorized pass, the block sums redone on the way).
+    template <class Order>
+    void cut(const Order& ord, size_t p) {
+        const auto pivot = ord.at(p);
+        cut_where([&](size_t j) { return ord.at_or_before(j, pivot, p); });
+    }
+
+    template <class Keep>
+    void cut_where(const Keep& keep) {
+        sampler_scratch& s = sc();
+        float* lg = s.lg.data();
+        double* e = s.e.data();
+        size_t live = 0;
+        if (e_ok_) {
+            const size_t nb = (size_ + block_len - 1) / block_len;
+            total_ = 0.0;
+            for (size_t b = 0; b < nb; ++b) {
+                const size_t first = b * block_len, end = std::min(size_, first + block_len);
+                for (size_t j = first; j < end; ++j) {
+                    const bool in = keep(j);
+                    lg[j] = in ? lg[j] : ninf;
+                    e[j] = in ? e[j] : 0.0;
+                    live += in ? 1 : 0;
+                }
+                s.block[b] = detail::sum_fixed(e + first, end - first);
+                total_ += s.block[b];
+            }
+            blocks_ok_ = true;
+        } else {
+            for (size_t j = 0; j < size_; ++j) {
+                const bool in = keep(j);
+                lg[j] = in ? lg[j] : ninf;
+                live += in ? 1 : 0;
+            }
+        }
+        live_ = live;
+        holes_ = true;
+        cand_ready_ = false;
+    }
+
+    // The later of two cut positions in `ord`'s order (npos = no cut).
+    template <class Order>
+    static size_t later(const Order& ord, size_t a, size_t b) {
+        if (a == npos || b == npos) return npos;
+        return ord.before(a, b) ? b : a;
+    }
+
+    // 6. Keep the k best (k < live_). The survivors are few: they are compacted (holes dropped).
+    void top_k(size_t k) {
+        if (k >= live_) return;
+        sampler_scratch& s = sc();
+        const logit_order ord{s.lg.data(), double(mx_)};
+        const size_t p = select(ord, false, double(k));
+        const float pivot = ord.at(p);
+        token_id* id = s.id.data();
+        float* lg = s.lg.data();
+        double* e = s.e.data();
+        size_t n = 0;
+        for (size_t j = 0; j < size_; ++j)  // position j is read before anything writes it (n <= j)
+            if (ord.at_or_before(j, pivot, p)) {
+                id[n] = id[j];
+                lg[n] = lg[j];
+                if (e_ok_) e[n] = e[j];
+                ++n;
+            }
+        size_ = live_ = n;
+        holes_ = blocks_ok_ = false;
+    }
+
+    // 8. The smallest most-probable set whose mass reaches top_p (at least `keep`).
+    void top_p(size_t keep) {
+        masses();
+        sampler_scratch& s = sc();
+        const logit_order ord{s.lg.data(), double(mx_)};
+        size_t p = select(ord, true, double(params_.top_p) * block_total(s));
+        if (p == npos) return;
+        if (keep > 1) {
+            if (keep >= live_) return;
+            p = later(ord, p, select(ord, false, double(keep)));
+        }
+        cut(ord, p);
+    }
+
+    // 9. Drop p < min_p · p_max, i.e. l - max < log(min_p); when fewer than `keep` pass, top-k(keep).
     void min_p(size_t keep) {
-        float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
-        // p_i >= min_p · p_max  ⇔  l_i - max >= log(min_p)
-        const double cut = detail::log_portable(double(params_.min_p));
+        const float* lg = sc().lg.data();
+        const double cut_at = detail::log_portable(double(params_.min_p));
+        const double mx = double(mx_);
         size_t count = 0;
-        for (const candidate& c : sc().cand) count += double(c.logit) - double(mx) >= cut ? 1 : 0;
-        if (count < keep) {  // too few pass: keep the `keep` best instead
+        for (size_t j = 0; j < size_; ++j) count += double(lg[j]) - mx >= cut_at ? 1 : 0;  // holes fail
+        if (count < keep) {
             top_k(keep);
             return;
         }
-        size_t kept = 0, kept_sorted = 0;
-        for (size_t i = 0; i < sc().cand.size(); ++i)
-            if (double(sc().cand[i].logit) - double(mx) >= cut) {
-                if (i < sorted_) ++kept_sorted;
-                sc().cand[kept++] = sc().cand[i];
-            }
-        sc().cand.resize(kept);
-        sorted_ = kept_sorted;  // the kept part of a sorted prefix is a sorted prefix
+        if (count == live_) return;
+        cut_where([&](size_t j) { return double(lg[j]) - mx >= cut_at; });
     }
 
+    // 7. Locally typical sampling: keep the tokens whose -log p is closest to the entropy H, in
+    // (|-log p - H|, id) order, until their mass reaches typical_p (at least `keep`). Runs before any
+    // cut but top-k's, so there are no holes.
     void typical(size_t keep) {
-        const double log_sum = softmax();
-        float mx = -std::numeric_limits<float>::infinity();
-        for (const candidate& c : sc().cand) mx = std::max(mx, c.logit);
+        masses();
+        sampler_scratch& s = sc();
+        const size_t m = size_;
+        const double total = block_total(s), inv = 1.0 / total;  // total >= 1: the max contributes e^0
+        const double log_sum = detail::log_portable(total), mx = double(mx_);
+        if (s.key.size() < m) s.key.resize(s.lg.size());
+        const float* lg = s.lg.data();
+        double* key = s.key.data();
         // -log p_i = log_sum - (l_i - max);  H = Σ p_i · (-log p_i)
-        double h = 0.0;
-        for (const candidate& c : sc().cand) h += c.p * (log_sum - (double(c.logit) - double(mx)));
-        sc().scores.resize(sc().cand.size());
-        sc().order.resize(sc().cand.size());
-        for (size_t i = 0; i < sc().cand.size(); ++i) {
-            sc().scores[i] = std::fabs(log_sum - (double(sc().cand[i].logit) - double(mx)) - h);
-            sc().order[i] = uint32_t(i);
+        for (size_t j = 0; j < m; ++j) key[j] = (s.e[j] * inv) * (log_sum - (double(lg[j]) - mx));
+        const double h = detail::sum_fixed(key, m);
+        for (size_t j = 0; j < m; ++j) key[j] = std::fabs(log_sum - (double(lg[j]) - mx) - h);
+        const score_order ord{key};
+        size_t p = select(ord, true, double(params_.typical_p) * total);
+        if (p == npos) return;
+        if (keep > 1) {
+            if (keep >= m) return;
+            p = later(ord, p, select(ord, false, double(keep)));
         }
-        std::sort(sc().order.begin(), sc().order.end(), [this](uint32_t a, uint32_t b) {
-            return sc().scores[a] < sc().scores[b] || (sc().scores[a] == sc().scores[b] && sc().cand[a].id < sc().cand[b].id);
-        });
-        double cum = 0.0;
-        size_t n = 0;
-        while (n < sc().order.size()) {
-            cum += sc().cand[sc().order[n]].p;
-            ++n;
-            if (cum >= double(params_.typical_p) && n >= keep) break;
+        cut(ord, p);
+        // The maximum may have been cut (typical sets often leave out the most probable tokens).
+        float lo, mxn;
+        detail::min_max(s.lg.data(), size_, lo, mxn);
+        if (mxn != mx_) {
+            mx_ = mxn;
+            e_ok_ = blocks_ok_ = false;
         }
-        sc().tmp.clear();
-        for (size_t i = 0; i < n; ++i) sc().tmp.push_back(sc().cand[sc().order[i]]);
-        std::sort(sc().tmp.begin(), sc().tmp.end(), by_logit);
-        sc().cand.swap(sc().tmp);
-        sorted_ = sc().cand.size();
-        tail_canonical_ = true;
     }
 
     sampler_scratch& sc() { return shared_ != nullptr ? *shared_ : own_; }
-    const sampler_scratch& sc() const { return shared_ != nullptr ? *shared_ : own_; }
+    sampler_scratch& msc() const { return shared_ != nullptr ? *shared_ : own_; }
 
     sampler_params params_;
-    std::vector<token_id> history_;   // accepted tokens, newest last (trimmed lazily to penalty_last_n)
-    size_t sorted_ = 0;               // length of the sorted prefix of the candidates
-    bool tail_canonical_ = true;      // candidates [sorted_..) are in id order (no nth_element since the last cut)
-    sampler_scratch own_;             // this sampler's buffers (empty while it uses a shared one)
+    std::vector<token_id> history_;    // accepted tokens, newest last (trimmed lazily to penalty_last_n)
+    size_t size_ = 0;                  // entries in the scratch's compact arrays (survivors and holes)
+    size_t live_ = 0;                  // survivors among them
+    float mx_ = 0.0f;                  // the survivors' largest logit (kept current by every stage)
+    bool e_ok_ = false;                // scratch.e holds exp(lg - mx_) for every entry
+    mutable bool blocks_ok_ = false;   // scratch.block and total_ hold the sums of scratch.e
+    mutable double total_ = 0.0;       // Σ e over the blocks
+    bool holes_ = false;               // some entries are holes (cut, logit -inf)
+    mutable bool cand_ready_ = false;  // scratch.cand was built from the current survivors
+    mutable sampler_scratch own_;      // this sampler's buffers (empty while it uses a shared one)
     sampler_scratch* shared_ = nullptr;  // a scratch shared with other samplers, or null
 };
 
