@@ -23,6 +23,8 @@
 //  - step(budget) overrun for 2 ms and 8 ms budgets: one turn with the --prompt-tokens prompt stepped
 //    until --tokens tokens were generated; overrun = call duration − budget, per call, split by the phase
 //    the call started in (prefill / decode).
+//  - sampling: one sampler::sample() on the model's own logits with the bench's parameters (the one
+//    unpausable piece of a decode step; cancel and end_thinking_now wait for it).
 //  - tokens/s lost to slicing: generation of --tokens thinking tokens after a short prompt, unsliced
 //    (run()) versus step(2 ms) and step(8 ms), counting only the time inside the calls, prefill excluded.
 // The model's EOS is biased away (random-weight models end at random otherwise) and early `</think>`s
@@ -330,6 +332,32 @@ bool measure_throughput(const bench_env& env, const options& o, double budget_ms
     return true;
 }
 
+// The unpausable piece of every decode step: one sampler::sample() with the bench's parameters on this
+// model's own logits (a random-weight file gives nearly flat ones: top-p keeps most of the vocabulary).
+bool measure_sampling(const bench_env& env, const options& o, summary& out, std::size_t& survivors) {
+    run::reasoner_params p = base_params(env, nullptr);
+    p.think_budget = 2;
+    p.answer_budget = 0;
+    auto r = make_reasoner(env, p, 500);
+    if (!r || !r->ask(short_prompt).ok()) return false;
+    r->run();
+    const run::session& ses = r->get_session();
+    const float* logits = ses.logits();
+    const std::size_t n = static_cast<std::size_t>(ses.n_vocab());
+    sample::sampler s(p.sampling);
+    sample::rng g(7);
+    std::vector<double> ms;
+    for (int i = 0; i < std::max(50, 10 * o.reps); ++i) {
+        const clock_type::time_point t0 = clock_type::now();
+        const result<sample::token_id> t = s.sample(logits, n, g);
+        ms.push_back(ms_between(t0, clock_type::now()));
+        if (!t.ok()) return false;
+    }
+    out = summarize(ms);
+    survivors = s.candidates().size();
+    return true;
+}
+
 int usage() {
     std::fprintf(stderr, "usage: noggin-bench-runner [--model FILE.gguf] [--threads N] [--reps N] [--prompt-tokens N] [--tokens N] "
                          "[--max-batch N] [--top-k N] [--json]\n");
@@ -384,6 +412,13 @@ int main(int argc, char** argv) {
                     "decode %.2f ms/token\n",
                     o.model.c_str(), o.threads, o.max_batch, load_before.c_str(), est.prefill_ms, est.token_ms);
 
+    summary sampling;
+    std::size_t survivors = 0;
+    if (!measure_sampling(env, o, sampling, survivors)) return 1;
+    if (!o.json)
+        std::printf("  sampler::sample() on this model's logits (%zu of %lld tokens survive): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+                    survivors, (long long)env.m.hparams().n_vocab, sampling.p50, sampling.p99, sampling.max);
+
     std::mt19937 rng(12345);
     stop_results stops;
     if (!measure_cancel(env, o, est, true, stops, rng)) return 1;
@@ -408,6 +443,7 @@ int main(int argc, char** argv) {
                     "\"prefill_ms\":%.3f,\"decode_ms_per_token\":%.3f,",
                     o.model.c_str(), o.threads, load_before.c_str(), load_after.c_str(), (long long)stops.prompt_tokens, est.prefill_ms,
                     est.token_ms);
+        std::printf("\"sample\":%s,\"sample_survivors\":%zu,", summary_json(sampling).c_str(), survivors);
         std::printf("\"cancel_prefill\":%s,\"cancel_decode\":%s,\"end_thinking_commit\":%s,\"end_thinking_answer_ready\":%s,",
                     summary_json(cp).c_str(), summary_json(cd).c_str(), summary_json(ec).c_str(), summary_json(ea).c_str());
         std::printf("\"step\":[");

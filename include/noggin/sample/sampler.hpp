@@ -137,13 +137,13 @@ template <class T>
 inline void min_max(const T* x, size_t n, T& lo, T& hi) {
     T a[16], b[16];
     for (size_t l = 0; l < 16; ++l) a[l] = b[l] = x[0];
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
+    const size_t full = n - n % 16;
+    for (size_t i = 0; i < full; i += 16)
         for (size_t l = 0; l < 16; ++l) {
             a[l] = x[i + l] < a[l] ? x[i + l] : a[l];
             b[l] = x[i + l] > b[l] ? x[i + l] : b[l];
         }
-    for (; i < n; ++i) {
+    for (size_t i = full; i < n; ++i) {
         a[0] = x[i] < a[0] ? x[i] : a[0];
         b[0] = x[i] > b[0] ? x[i] : b[0];
     }
@@ -163,14 +163,14 @@ inline void min_max_live(const float* x, size_t n, float& lo, float& hi) {
         a[l] = inf;
         b[l] = -inf;
     }
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
+    const size_t full = n - n % 16;
+    for (size_t i = 0; i < full; i += 16)
         for (size_t l = 0; l < 16; ++l) {
             const float v = x[i + l], w = v == -inf ? inf : v;  // a hole never is the smallest
             a[l] = w < a[l] ? w : a[l];
             b[l] = v > b[l] ? v : b[l];
         }
-    for (; i < n; ++i) {
+    for (size_t i = full; i < n; ++i) {
         const float v = x[i], w = v == -inf ? inf : v;
         a[0] = w < a[0] ? w : a[0];
         b[0] = v > b[0] ? v : b[0];
@@ -181,6 +181,18 @@ inline void min_max_live(const float* x, size_t n, float& lo, float& hi) {
         lo = a[l] < lo ? a[l] : lo;
         hi = b[l] > hi ? b[l] : hi;
     }
+}
+
+// The first i with x[i] == v (v is among x[0..n)): sixteen at a time.
+inline size_t first_equal(const float* x, size_t n, float v) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        int any = 0;
+        for (size_t l = 0; l < 16; ++l) any |= x[i + l] == v ? 1 : 0;
+        if (any != 0) break;
+    }
+    while (i + 1 < n && x[i] != v) ++i;
+    return i;
 }
 
 }  // namespace detail
@@ -226,11 +238,12 @@ struct candidate {
 struct sampler_scratch {
     std::vector<candidate> cand;      // candidates(): the survivors in id order, built on request
     std::vector<float> work;          // logits after bias + penalties (n_vocab; used only when any apply)
-    std::vector<token_id> id;         // the entries' ids, increasing (the first `size` live or holes; capacity n_vocab)
+    std::vector<token_id> id;         // the entries' ids, increasing (the first `size` live or holes; capacity n_vocab;
+                                      // not written while entry j is token j)
     std::vector<float> lg;            // their logits as the chain has changed them so far; -inf = a hole (cut)
     std::vector<double> e;            // their exp(logit - max logit), once computed (0 below e^-64 and for holes)
     std::vector<double> key;          // typical-p: their scores |-log p - H|; also a temporary
-    std::vector<int32_t> bucket;      // select(): each survivor's histogram bucket
+    std::vector<uint16_t> bucket;     // select(): each entry's histogram bucket (2048 = a hole)
     std::vector<uint32_t> pick;       // select(): positions in the bucket being refined
     std::vector<uint32_t> pick2;      // select(): the same, next level
     std::vector<double> hist;         // select(): count or mass per bucket
@@ -242,7 +255,7 @@ struct sampler_scratch {
         return cand.capacity() * sizeof(candidate) + (work.capacity() + lg.capacity()) * sizeof(float) +
                (id.capacity() + counts.capacity()) * sizeof(token_id) +
                (e.capacity() + key.capacity() + hist.capacity() + block.capacity()) * sizeof(double) +
-               bucket.capacity() * sizeof(int32_t) + (pick.capacity() + pick2.capacity()) * sizeof(uint32_t);
+               bucket.capacity() * sizeof(uint16_t) + (pick.capacity() + pick2.capacity()) * sizeof(uint32_t);
     }
 };
 
@@ -268,7 +281,7 @@ public:
         NOGGIN_TRY(filter(logits, n_vocab));
         if (live_ == 1) {
             if (params_.temperature > 0.0f) (void)r.next_u64();  // one draw per sampled token, always
-            return sc().id[first_live()];
+            return id_at(first_live());
         }
         return draw(r.next_double());
     }
@@ -280,7 +293,7 @@ public:
             return status(status_code::invalid_argument, str("sampler: bad logits (n_vocab ", n_vocab, ")"));
         sampler_scratch& s = sc();  // once: the loops below run over n_vocab entries
         cand_ready_ = false;
-        e_ok_ = blocks_ok_ = holes_ = false;
+        e_ok_ = blocks_ok_ = holes_ = cut_ = false;
         size_ = live_ = 0;
         const float* src = logits;
         const bool penalties = params_.penalty_last_n > 0 && !history_.empty() &&
@@ -306,15 +319,12 @@ public:
         const float* lg = s.lg.data();
         // 4. greedy
         if (greedy) {
-            size_t best = 0;
-            while (lg[best] != mx_) ++best;  // first (lowest id) wins ties
-            set_single(s.id[best], lg[best]);
+            const size_t best = detail::first_equal(lg, m, mx_);  // first (lowest id) wins ties
+            set_single(id_at(best), lg[best]);
             return status();
         }
         if (mx_ == std::numeric_limits<float>::infinity()) {  // forced: keep only the first +inf
-            size_t j = 0;
-            while (lg[j] != mx_) ++j;
-            set_single(s.id[j], 0.0f);
+            set_single(id_at(detail::first_equal(lg, m, mx_)), 0.0f);
             return status();
         }
         const size_t keep = params_.min_keep < 1 ? 1 : params_.min_keep;
@@ -337,7 +347,7 @@ public:
             if (live_ != 0) {
                 const double inv = 1.0 / block_total(s);
                 for (size_t j = 0; j < size_; ++j)
-                    if (s.lg[j] != -std::numeric_limits<float>::infinity()) s.cand.push_back(candidate{s.id[j], s.lg[j], s.e[j] * inv});
+                    if (s.lg[j] != -std::numeric_limits<float>::infinity()) s.cand.push_back(candidate{id_at(j), s.lg[j], s.e[j] * inv});
             }
             cand_ready_ = true;
         }
@@ -393,15 +403,16 @@ private:
     // that order (the histogram key; +inf for holes).
     struct logit_order {
         const float* lg;
-        double top;  // the largest logit
+        double top;       // the largest logit
+        float low;        // the smallest live logit when known (from load()), else NaN
         double value(size_t j) const { return top - double(lg[j]); }
         bool before(size_t a, size_t b) const { return lg[a] > lg[b] || (lg[a] == lg[b] && a < b); }
         float at(size_t j) const { return lg[j]; }
         bool at_or_before(size_t j, float v, size_t p) const { return (lg[j] > v) | ((lg[j] == v) & (j <= p)); }
         // value() over the live entries of [0, m): lo = top - the largest, hi = top - the smallest.
         void range(size_t m, double& lo, double& hi) const {
-            float a, b;
-            detail::min_max_live(lg, m, a, b);
+            float a = low, b = float(top);
+            if (!(a == a)) detail::min_max_live(lg, m, a, b);
             lo = top - double(b);
             hi = top - double(a);
         }
@@ -421,40 +432,44 @@ private:
         sampler_scratch& s = sc();
         token_id* id = s.id.data();
         float* lg = s.lg.data();
-        float hi[16];
+        float lo[16], hi[16];
         int32_t bad[16];
         for (size_t l = 0; l < 16; ++l) {
+            lo[l] = std::numeric_limits<float>::infinity();
             hi[l] = ninf;
             bad[l] = 0;
         }
-        size_t i = 0;
-        for (; i + 16 <= n; i += 16)  // one pass, sixteen lanes (vectorizes)
+        const size_t full = n - n % 16;
+        for (size_t i = 0; i < full; i += 16)  // one pass, sixteen lanes (vectorizes)
             for (size_t l = 0; l < 16; ++l) {
                 const float x = src[i + l];
                 const float y = t == 1.0f ? x : x / t;
                 lg[i + l] = y;
-                id[i + l] = token_id(i + l);
+                lo[l] = y < lo[l] ? y : lo[l];
                 hi[l] = y > hi[l] ? y : hi[l];
                 bad[l] += (x == x && x != ninf) ? 0 : 1;
             }
-        for (; i < n; ++i) {
+        for (size_t i = full; i < n; ++i) {
             const float x = src[i];
             const float y = t == 1.0f ? x : x / t;
             lg[i] = y;
-            id[i] = token_id(i);
+            lo[0] = y < lo[0] ? y : lo[0];
             hi[0] = y > hi[0] ? y : hi[0];
             bad[0] += (x == x && x != ninf) ? 0 : 1;
         }
-        float mx = hi[0];
+        float mx = hi[0], mn = lo[0];
         int64_t nbad = 0;
         for (size_t l = 0; l < 16; ++l) {
             mx = hi[l] > mx ? hi[l] : mx;
+            mn = lo[l] < mn ? lo[l] : mn;
             nbad += bad[l];
         }
         size_t m = n;
+        dense_ = nbad == 0;  // every entry survives: ids are positions, s.id is not written
         if (nbad != 0) {  // masked entries: compact the finite ones (branch-free)
             m = 0;
             mx = ninf;
+            mn = std::numeric_limits<float>::infinity();
             for (size_t k = 0; k < n; ++k) {
                 const float x = src[k];
                 const float y = t == 1.0f ? x : x / t;
@@ -462,10 +477,12 @@ private:
                 lg[m] = y;
                 const bool ok = x == x && x != ninf;
                 mx = ok && y > mx ? y : mx;
+                mn = ok && y < mn ? y : mn;
                 m += ok ? 1 : 0;
             }
         }
         mx_ = mx;
+        min_ = mn;  // with +inf among them min_ is not used (the forced path)
         return m;
     }
 
@@ -473,6 +490,7 @@ private:
         sampler_scratch& s = sc();
         s.id[0] = t;
         s.lg[0] = logit;
+        dense_ = false;
         if (s.e.size() < 1) s.e.resize(1);
         s.e[0] = 1.0;
         size_ = live_ = 1;
@@ -515,6 +533,7 @@ private:
         for (size_t j = 0; j < size_; ++j) lg[j] /= t;
         mx_ /= t;  // the same division: still the maximum
         e_ok_ = blocks_ok_ = false;
+        cut_ = true;
     }
 
     // e_j = exp(l_j - max) for the entries (0 below e^-64 — · 2^24 tokens < 1e-20, irrelevant — and for
@@ -571,7 +590,7 @@ private:
                 const size_t first = b * block_len, end = std::min(size_, first + block_len);
                 for (size_t j = first; j < end; ++j) {
                     cum += s.e[j];
-                    if (cum > target) return s.id[j];
+                    if (cum > target) return id_at(j);
                 }
                 last = b;  // rounding: the entries' running sum stops short of the block's sum
                 break;
@@ -581,7 +600,7 @@ private:
         const size_t first = last * block_len;
         size_t j = std::min(size_, first + block_len) - 1;
         while (j > first && !(s.e[j] > 0.0)) --j;
-        return s.id[j];
+        return id_at(j);
     }
 
     // --- select(): the threshold search behind top-k, top-p and typical-p.
@@ -603,14 +622,14 @@ private:
             return walk(ord, mass, s.pick.data(), cnt, 0.0, target, false);
         }
         if (s.bucket.size() < m) s.bucket.resize(s.lg.size());
-        int32_t* bk = s.bucket.data();
+        uint16_t* bk = s.bucket.data();
         const double scale = double(n_buckets) / (hi - lo);
         const int32_t top = int32_t(n_buckets - 1), hole = int32_t(n_buckets);
         for (size_t j = 0; j < m; ++j) {  // vectorizes: value, scale, convert, clamp
             const double v = ord.value(j);
             const bool in = v <= hi;  // false for holes (+inf)
             const int32_t b = int32_t(((in ? v : hi) - lo) * scale);
-            bk[j] = in ? (b < top ? b : top) : hole;
+            bk[j] = uint16_t(in ? (b < top ? b : top) : hole);
         }
         s.hist.assign(n_buckets + 1, 0.0);  // + one bucket for the holes, never scanned
         double* h = s.hist.data();
@@ -623,7 +642,7 @@ private:
         while (b < n_buckets && !(cum + h[b] >= target)) cum += h[b++];
         if (b == n_buckets) return npos;
         size_t cnt = 0;
-        const int32_t want = int32_t(b);
+        const uint16_t want = uint16_t(b);
         size_t j = 0;
         for (; j + 16 <= m; j += 16) {  // one bucket of 2048 is rare: test 16 at once (vectorizes)
             int any = 0;
@@ -722,7 +741,7 @@ private:
             }
         }
         live_ = live;
-        holes_ = true;
+        holes_ = cut_ = true;
         cand_ready_ = false;
     }
 
@@ -737,7 +756,7 @@ private:
     void top_k(size_t k) {
         if (k >= live_) return;
         sampler_scratch& s = sc();
-        const logit_order ord{s.lg.data(), double(mx_)};
+        const logit_order ord{s.lg.data(), double(mx_), known_min()};
         const size_t p = select(ord, false, double(k));
         const float pivot = ord.at(p);
         token_id* id = s.id.data();
@@ -746,20 +765,21 @@ private:
         size_t n = 0;
         for (size_t j = 0; j < size_; ++j)  // position j is read before anything writes it (n <= j)
             if (ord.at_or_before(j, pivot, p)) {
-                id[n] = id[j];
+                id[n] = id_at(j);
                 lg[n] = lg[j];
                 if (e_ok_) e[n] = e[j];
                 ++n;
             }
         size_ = live_ = n;
-        holes_ = blocks_ok_ = false;
+        holes_ = blocks_ok_ = dense_ = false;
+        cut_ = true;
     }
 
     // 8. The smallest most-probable set whose mass reaches top_p (at least `keep`).
     void top_p(size_t keep) {
         masses();
         sampler_scratch& s = sc();
-        const logit_order ord{s.lg.data(), double(mx_)};
+        const logit_order ord{s.lg.data(), double(mx_), known_min()};
         size_t p = select(ord, true, double(params_.top_p) * block_total(s));
         if (p == npos) return;
         if (keep > 1) {
@@ -817,6 +837,11 @@ private:
         }
     }
 
+    // The id of entry j.
+    token_id id_at(size_t j) const { return dense_ ? token_id(j) : msc().id[j]; }
+
+    float known_min() const { return cut_ ? std::numeric_limits<float>::quiet_NaN() : min_; }
+
     sampler_scratch& sc() { return shared_ != nullptr ? *shared_ : own_; }
     sampler_scratch& msc() const { return shared_ != nullptr ? *shared_ : own_; }
 
@@ -825,6 +850,9 @@ private:
     size_t size_ = 0;                  // entries in the scratch's compact arrays (survivors and holes)
     size_t live_ = 0;                  // survivors among them
     float mx_ = 0.0f;                  // the survivors' largest logit (kept current by every stage)
+    float min_ = 0.0f;                 // their smallest, as load() left them (valid while !cut_)
+    bool cut_ = false;                 // a cut or the final temperature changed the survivors since load()
+    bool dense_ = false;               // entry j is token j (nothing compacted): scratch.id unused
     bool e_ok_ = false;                // scratch.e holds exp(lg - mx_) for every entry
     mutable bool blocks_ok_ = false;   // scratch.block and total_ hold the sums of scratch.e
     mutable double total_ = 0.0;       // Σ e over the blocks
