@@ -232,9 +232,9 @@ struct candidate {
 // ---------------------------------------------------------------------------------------------
 // sampler_scratch — the buffers one filter() call works in. Every sampler has its own; samplers that
 // never filter at the same time (the members of one reasoner_group, sampled one after another on
-// one thread) can share one through sampler::use_scratch, so a 152k-token vocabulary's ≈ 2.6 MiB
-// (ids, logits and exps of the survivors, bucket numbers) is paid once per group instead of once per
-// member. Sizes are in entries; m = the number of survivors so far (≤ n_vocab).
+// one thread) can share one through sampler::use_scratch, so a 152k-token vocabulary's ≈ 2.2 MiB
+// (logits and exps of the survivors, bucket numbers; ids only where some are masked; + 0.6 MiB with
+// biases or penalties, + 1.2 MiB with typical-p) is paid once per group instead of once per member. Sizes are in entries; m = the number of survivors so far (≤ n_vocab).
 struct sampler_scratch {
     std::vector<candidate> cand;      // candidates(): the survivors in id order, built on request
     std::vector<float> work;          // logits after bias + penalties (n_vocab; used only when any apply)
@@ -305,10 +305,7 @@ public:
             if (penalties) apply_penalties(s.work.data(), n_vocab);
             src = s.work.data();
         }
-        if (s.id.size() < n_vocab) {
-            s.id.resize(n_vocab);
-            s.lg.resize(n_vocab);
-        }
+        if (s.lg.size() < n_vocab) s.lg.resize(n_vocab);  // s.id grows only where ids are written
         // 3. survivors: finite logits (+inf is treated as a forced token: it wins outright); 5. the
         // temperature when it comes first (greedy: the logits as they are).
         const bool greedy = !(params_.temperature > 0.0f);
@@ -430,7 +427,6 @@ private:
     // Stage 3 (and 5): lg = src ÷ t, id = i, for the finite entries; sets mx_. Returns their number.
     size_t load(const float* src, size_t n, float t) {
         sampler_scratch& s = sc();
-        token_id* id = s.id.data();
         float* lg = s.lg.data();
         float lo[16], hi[16];
         int32_t bad[16];
@@ -467,6 +463,8 @@ private:
         size_t m = n;
         dense_ = nbad == 0;  // every entry survives: ids are positions, s.id is not written
         if (nbad != 0) {  // masked entries: compact the finite ones (branch-free)
+            if (s.id.size() < n) s.id.resize(n);
+            token_id* id = s.id.data();
             m = 0;
             mx = ninf;
             mn = std::numeric_limits<float>::infinity();
@@ -488,6 +486,7 @@ private:
 
     void set_single(token_id t, float logit) {
         sampler_scratch& s = sc();
+        if (s.id.empty()) s.id.resize(1);
         s.id[0] = t;
         s.lg[0] = logit;
         dense_ = false;
@@ -612,10 +611,10 @@ private:
     size_t select(const Order& ord, bool mass, double target) {
         sampler_scratch& s = sc();
         const size_t m = size_;
-        if (s.pick.size() < m) s.pick.resize(s.lg.size());
         double lo, hi;
         ord.range(m, lo, hi);
         if (m <= small_select || !(hi > lo)) {  // few entries, or all live ones equal: sort (or keep) them
+            if (s.pick.size() < m) s.pick.resize(m);
             size_t cnt = 0;
             for (size_t j = 0; j < m; ++j)
                 if (!holes_ || s.lg[j] != ninf) s.pick[cnt++] = uint32_t(j);
@@ -649,10 +648,16 @@ private:
             for (size_t l = 0; l < 16; ++l) any |= bk[j + l] == want ? 1 : 0;
             if (any != 0)
                 for (size_t l = 0; l < 16; ++l)
-                    if (bk[j + l] == want) s.pick[cnt++] = uint32_t(j + l);
+                    if (bk[j + l] == want) {
+                        if (cnt == s.pick.size()) s.pick.resize(2 * cnt + 64);  // sized by the bucket, not the vocabulary
+                        s.pick[cnt++] = uint32_t(j + l);
+                    }
         }
         for (; j < m; ++j)
-            if (bk[j] == want) s.pick[cnt++] = uint32_t(j);
+            if (bk[j] == want) {
+                if (cnt == s.pick.size()) s.pick.resize(2 * cnt + 64);
+                s.pick[cnt++] = uint32_t(j);
+            }
         return refine(ord, mass, s.pick, s.pick2, cnt, cum, target, 1);
     }
 
@@ -759,6 +764,7 @@ private:
         const logit_order ord{s.lg.data(), double(mx_), known_min()};
         const size_t p = select(ord, false, double(k));
         const float pivot = ord.at(p);
+        if (s.id.size() < k) s.id.resize(k);  // k entries are kept
         token_id* id = s.id.data();
         float* lg = s.lg.data();
         double* e = s.e.data();
