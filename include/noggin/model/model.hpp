@@ -10,7 +10,11 @@
 //     if (!m.ok()) return m.status();       // e.g. "tensor 'blk.3.attn_k.weight' has shape [1536, 128], expected [1536, 256]"
 //     const noggin::model::hparams& hp = m->hparams();
 //
-// Sections: weights (layer_weights, model_weights) · model · loading (tensor checks, create)
+// Sections: weights (layer_weights, model_weights) · model · loading (tensor checks, create, open)
+//
+// open() maps the file and asks the OS for transparent huge pages on the weights a decode step streams
+// (core/page_advice.hpp; Linux, NOGGIN_NO_HUGE_PAGES turns it off): where the page cache can hold the
+// file in 2 MiB folios, a file read for the first time after open() is then mapped by 2 MiB pages.
 //
 // Weights are in GGUF orientation: a matrix of `rows` outputs over `k` inputs has ne = {k, rows}.
 // Norm weights, biases and rope_freqs must be F32 (what every converter and llama-quantize writes);
@@ -18,6 +22,7 @@
 // both the weight type and its activation type (cpu::vec_dot_type).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "../core/dtype.hpp"
+#include "../core/page_advice.hpp"
 #include "../core/status.hpp"
 #include "../core/tensor.hpp"
 #include "../cpu/dot.hpp"
@@ -213,6 +219,31 @@ inline result<model> model::create(gguf::file&& file) {
     return create(std::make_shared<const gguf::file>(std::move(file)));
 }
 
+namespace detail {
+// MADV_HUGEPAGE (core/page_advice.hpp) on the mapped bytes a decode step streams: every tensor but a
+// separate token embedding, of which a step reads one row (on 2 MiB pages each row read would bring in
+// 2 MiB). Tensors that follow each other in the file (up to alignment padding) form one range. Returns
+// the bytes advised (0 where the OS has no such advice).
+inline std::size_t advise_weight_pages(const gguf::file& f, bool tied_output) {
+    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> r;
+    for (const gguf::tensor_info& t : f.tensors()) {
+        if (t.data == nullptr || t.bytes == 0 || (!tied_output && t.name == "token_embd.weight")) continue;
+        const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(t.data);
+        r.emplace_back(a, a + static_cast<std::uintptr_t>(t.bytes));
+    }
+    std::sort(r.begin(), r.end());
+    std::size_t advised = 0;
+    for (std::size_t i = 0; i < r.size();) {
+        std::uintptr_t end = r[i].second;
+        std::size_t j = i + 1;
+        for (; j < r.size() && r[j].first <= end + 4096; ++j) end = std::max(end, r[j].second);
+        advised += advise_huge_pages(reinterpret_cast<const void*>(r[i].first), static_cast<std::size_t>(end - r[i].first));
+        i = j;
+    }
+    return advised;
+}
+}  // namespace detail
+
 inline result<model> model::open(const std::string& path, const gguf::open_options& options) {
     result<gguf::file> f = gguf::file::open(path, options);
     if (!f.ok()) {
@@ -224,6 +255,7 @@ inline result<model> model::open(const std::string& path, const gguf::open_optio
         status s = m.status();
         return s.with_context(path);
     }
+    detail::advise_weight_pages(m->file(), m->weights().tied_output);  // before the weights are first read
     return m;
 }
 
