@@ -11,6 +11,14 @@
 //
 // Roofline: a decode step reads every weight once, except the token embedding of which it reads one row.
 // roofline_share = tg t/s ÷ (read GB/s ÷ weight bytes per token), with the median bandwidth of the run.
+// The bandwidth is measured on 4 KiB pages and on transparent huge pages (where the OS gives them) and
+// the higher median is the roofline's: a stream over huge pages can be faster (fewer TLB misses and
+// page walks, no prefetcher stop every 4 KiB), and the model's weights may be mapped either way
+// (weights_huge_bytes: how much of the file mapping is on huge pages after the run).
+// --profile: one more tg pass, timed per operation of the forward pass (through forward_params'
+// should_continue, called before every operation): wall ms per token for each kind of operation, and for
+// the projections the weight bytes they read ÷ their time (GB/s), which shows how much of a decode step
+// is weight streaming and how fast each projection streams, barriers and load imbalance included.
 // Peak RSS: VmHWM after the model runs; on Linux the high-water mark is reset (clear_refs 5) after the
 // bandwidth buffer is freed, so the buffer does not count. Token ids are fixed pseudo-random values.
 #include <algorithm>
@@ -43,10 +51,11 @@ using noggin_bench::seconds_since;
 
 // --- read bandwidth ---------------------------------------------------------------------------------------
 
-// Best of 3 passes over a fresh 1 GiB buffer, GB/s; the buffer is freed before returning.
-double read_bandwidth(const noggin::thread_pool& pool) {
-    std::vector<float> buf((std::size_t{1} << 30) / sizeof(float), 1.0f);
-    return noggin_bench::read_bandwidth(buf, pool, 3);
+// Best of 3 passes over a fresh 1 GiB buffer on 4 KiB or on huge pages, GB/s; the buffer is freed before
+// returning.
+double read_bandwidth(const noggin::thread_pool& pool, noggin_bench::pages pg) {
+    noggin_bench::page_buffer buf(std::size_t{1} << 30, pg);
+    return noggin_bench::read_bandwidth(reinterpret_cast<const float*>(buf.data()), buf.size() / sizeof(float), pool, 3);
 }
 
 // --- memory -----------------------------------------------------------------------------------------------
@@ -105,7 +114,8 @@ int usage() {
                  "  -r N         repetitions (default 2)\n"
                  "  -p N         prompt tokens in one batch (default 512; 0 skips)\n"
                  "  -n N         generated tokens, one step each (default 128; 0 skips)\n"
-                 "  --json       one JSON object instead of the table\n");
+                 "  --json       one JSON object instead of the table\n"
+                 "  --profile    also time one tg pass per operation kind (table only)\n");
     return 2;
 }
 
@@ -115,7 +125,7 @@ int main(int argc, char** argv) {
     std::string path;
     int threads = 2, reps = 2;
     std::int64_t n_prompt = 512, n_gen = 128;
-    bool json = false;
+    bool json = false, profile = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const bool has_value = i + 1 < argc;
@@ -125,6 +135,7 @@ int main(int argc, char** argv) {
         else if (a == "-p" && has_value) n_prompt = std::atoll(argv[++i]);
         else if (a == "-n" && has_value) n_gen = std::atoll(argv[++i]);
         else if (a == "--json") json = true;
+        else if (a == "--profile") profile = true;
         else return usage();
     }
     if (path.empty() || threads < 1 || reps < 1 || n_prompt < 0 || n_gen < 0) return usage();
@@ -141,8 +152,13 @@ int main(int argc, char** argv) {
     // Bytes a decode step reads: every tensor, but one row of the token embedding (unless it is also
     // the output matrix).
     std::uint64_t file_tensor_bytes = 0, embd_bytes = 0;
+    std::uintptr_t data_lo = UINTPTR_MAX, data_hi = 0;  // the mapped tensor bytes
     for (const noggin::gguf::tensor_info& t : m->file().tensors()) {
         file_tensor_bytes += t.bytes;
+        if (t.data != nullptr) {
+            data_lo = std::min(data_lo, reinterpret_cast<std::uintptr_t>(t.data));
+            data_hi = std::max(data_hi, reinterpret_cast<std::uintptr_t>(t.data) + static_cast<std::uintptr_t>(t.bytes));
+        }
         if (t.name == "token_embd.weight") embd_bytes = t.bytes;
     }
     std::uint64_t decode_bytes = file_tensor_bytes;
@@ -183,10 +199,11 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::vector<double> pp, tg, pp_cpu, tg_cpu, bw;
+    std::vector<double> pp, tg, pp_cpu, tg_cpu, bw, bw_huge;
     std::uint64_t peak = 0;
     for (int r = 0; r < reps; ++r) {
-        bw.push_back(read_bandwidth(pool.hook()));
+        bw.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::small));
+        bw_huge.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::huge));
         reset_peak_rss();
         if (n_prompt > 0) {
             ctx->kv().clear();
@@ -219,9 +236,78 @@ int main(int argc, char** argv) {
         peak = std::max(peak, peak_rss_bytes());
     }
 
+    // Per-operation decode profile (see the file comment): operation i of a decode step of one token is
+    // embed, then 12 per layer (norm, qkv, qkv_post, kv_store, attention, wo, add, norm, gate_up, act, down,
+    // add), then the output norm and the output projection.
+    struct op_clock {
+        std::vector<clock_type::time_point> t;
+        static bool tick(void* u) {
+            static_cast<op_clock*>(u)->t.push_back(clock_type::now());
+            return true;
+        }
+    };
+    static const char* const layer_ops[12] = {"norm", "qkv", "qkv_post", "kv_store", "attention", "wo",
+                                              "add", "norm", "gate_up", "act", "down", "add"};
+    std::vector<std::string> prof_names;
+    std::vector<double> prof_s, prof_bytes;
+    double prof_total_s = 0;
+    if (profile && n_gen > 0) {
+        auto slot = [&](const std::string& name, double bytes) {
+            for (std::size_t i = 0; i < prof_names.size(); ++i)
+                if (prof_names[i] == name) return i;
+            prof_names.push_back(name), prof_s.push_back(0), prof_bytes.push_back(bytes);
+            return prof_names.size() - 1;
+        };
+        auto tensor_bytes = [](const noggin::tensor_view& t) { return static_cast<double>(t.nb[1]) * static_cast<double>(t.ne[1]); };
+        const noggin::model::model_weights& W = m->weights();
+        double qkv = 0, wo = 0, gu = 0, down = 0;
+        for (const noggin::model::layer_weights& L : W.layers) {
+            qkv += tensor_bytes(L.wq) + tensor_bytes(L.wk) + tensor_bytes(L.wv);
+            wo += tensor_bytes(L.wo);
+            gu += tensor_bytes(L.ffn_gate) + tensor_bytes(L.ffn_up);
+            down += tensor_bytes(L.ffn_down);
+        }
+        std::vector<std::size_t> kind;  // slot of operation i
+        kind.push_back(slot("embed", 0));
+        for (std::int64_t l = 0; l < hp.n_layer; ++l)
+            for (const char* o : layer_ops) {
+                const std::string n = o;
+                kind.push_back(slot(n, n == "qkv" ? qkv : n == "wo" ? wo : n == "gate_up" ? gu : n == "down" ? down : 0));
+            }
+        kind.push_back(slot("norm", 0));
+        kind.push_back(slot("output", tensor_bytes(W.output)));
+        ctx->kv().clear();
+        op_clock clk;
+        clk.t.reserve(kind.size() + 1);
+        noggin::model::forward_params fp;
+        fp.logits = noggin::model::logits_mode::last;
+        std::vector<float> logits(static_cast<std::size_t>(hp.n_vocab));
+        fp.logits_out = logits.data();
+        fp.pool = pool.hook();
+        fp.should_continue = op_clock::tick;
+        fp.user = &clk;
+        for (std::int64_t i = 0; i < n_gen; ++i) {
+            clk.t.clear();
+            const auto t0 = clock_type::now();
+            if (!ctx->run(&tokens[static_cast<std::size_t>(i)], 1, fp).ok()) return 1;
+            const auto t1 = clock_type::now();
+            prof_total_s += std::chrono::duration<double>(t1 - t0).count();
+            clk.t.push_back(t1);
+            if (clk.t.size() != kind.size() + 1) {
+                std::fprintf(stderr, "noggin-bench: --profile: %zu operations per step, expected %zu\n", clk.t.size() - 1, kind.size());
+                return 1;
+            }
+            for (std::size_t k = 0; k < kind.size(); ++k)
+                prof_s[kind[k]] += std::chrono::duration<double>(clk.t[k + 1] - clk.t[k]).count();
+        }
+    }
+
     const summary pps = summarize(pp), tgs = summarize(tg), bws = summarize(bw);
     const summary ppc = summarize(pp_cpu), tgc = summarize(tg_cpu);
-    const double read_gbps = median(bw);
+    const double read_small = median(bw), read_huge = median(bw_huge);
+    const double read_gbps = std::max(read_small, read_huge);
+    const std::uint64_t weights_huge =
+        data_hi > data_lo ? noggin_bench::huge_page_bytes(reinterpret_cast<const void*>(data_lo), data_hi - data_lo) : 0;
     const double roofline_tps = read_gbps * 1e9 / static_cast<double>(decode_bytes);
     const double share = tg.empty() ? 0.0 : tgs.mean / roofline_tps;
     const char* simd = NOGGIN_SIMD_AVX2 ? "avx2" : (NOGGIN_SIMD_NEON ? "neon" : "scalar");
@@ -233,12 +319,13 @@ int main(int argc, char** argv) {
             "{\"model\": \"%s\", \"simd\": \"%s\", \"threads\": %d, \"reps\": %d, \"n_prompt\": %lld, \"n_gen\": %lld, "
             "\"pp_tps\": %.3f, \"pp_tps_spread\": %.3f, \"tg_tps\": %.3f, \"tg_tps_spread\": %.3f, "
             "\"pp_cpu_s_per_token\": %.6f, \"tg_cpu_s_per_token\": %.6f, "
-            "\"read_gbps\": %.3f, \"read_gbps_min\": %.3f, \"read_gbps_max\": %.3f, \"decode_bytes_per_token\": %llu, "
+            "\"read_gbps\": %.3f, \"read_gbps_small_pages\": %.3f, \"read_gbps_huge_pages\": %.3f, \"read_gbps_min\": %.3f, "
+            "\"read_gbps_max\": %.3f, \"weights_huge_bytes\": %llu, \"decode_bytes_per_token\": %llu, "
             "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
             "\"kv_bytes\": %zu, \"open_s\": %.4f}\n",
             name.c_str(), simd, threads, reps, static_cast<long long>(n_prompt), static_cast<long long>(n_gen), pps.mean,
-            pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, bws.min, bws.max,
-            static_cast<unsigned long long>(decode_bytes), roofline_tps, share, static_cast<unsigned long long>(peak),
+            pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, read_small, read_huge, bws.min, bws.max,
+            static_cast<unsigned long long>(weights_huge), static_cast<unsigned long long>(decode_bytes), roofline_tps, share, static_cast<unsigned long long>(peak),
             static_cast<unsigned long long>(file_bytes), kv_bytes, open_s);
         return 0;
     }
@@ -252,9 +339,23 @@ int main(int argc, char** argv) {
     if (n_gen > 0)
         std::printf("| tg%-4lld | %10.2f ± %-11.2f | %12.2f |\n", static_cast<long long>(n_gen), tgs.mean, tgs.half_spread,
                     1e3 * tgc.mean);
-    std::printf("read bandwidth %.1f GB/s (median; %.1f..%.1f), %.3f GB read per decode token -> roofline %.2f t/s, "
-                "tg share %.0f %%\n",
-                read_gbps, bws.min, bws.max, static_cast<double>(decode_bytes) / 1e9, roofline_tps, 100.0 * share);
+    std::printf("read bandwidth %.1f GB/s (medians: 4 KiB pages %.1f (%.1f..%.1f), huge pages %.1f), %.3f GB read per "
+                "decode token -> roofline %.2f t/s, tg share %.0f %%; weights on huge pages: %.0f MiB\n",
+                read_gbps, read_small, bws.min, bws.max, read_huge, static_cast<double>(decode_bytes) / 1e9, roofline_tps,
+                100.0 * share, static_cast<double>(weights_huge) / 1048576.0);
+    if (!prof_names.empty()) {
+        const double per = 1e3 / static_cast<double>(n_gen);
+        std::printf("decode profile, %lld steps: %.2f ms per token\n| operation | ms/token | share | weight GB/token | GB/s |\n"
+                    "|---|---|---|---|---|\n",
+                    static_cast<long long>(n_gen), prof_total_s * per);
+        for (std::size_t i = 0; i < prof_names.size(); ++i) {
+            std::printf("| %s | %.3f | %.1f %% |", prof_names[i].c_str(), prof_s[i] * per, 100.0 * prof_s[i] / prof_total_s);
+            if (prof_bytes[i] > 0)
+                std::printf(" %.3f | %.1f |\n", prof_bytes[i] / 1e9, prof_bytes[i] * static_cast<double>(n_gen) / prof_s[i] / 1e9);
+            else
+                std::printf(" | |\n");
+        }
+    }
     std::printf("peak RSS %.3f GiB (file %.3f GiB + KV %.3f GiB + %.1f MiB)\n", static_cast<double>(peak) / gib,
                 static_cast<double>(file_bytes) / gib, static_cast<double>(kv_bytes) / gib,
                 (static_cast<double>(peak) - static_cast<double>(file_bytes) - static_cast<double>(kv_bytes)) / (1024.0 * 1024.0));
