@@ -443,12 +443,12 @@ TEST_CASE("reasoner_group: members give the same events, text, tokens and stats 
     CHECK(g.stats().max_members == n);
     CHECK(g.stats().passes < g.stats().rows);  // several members per pass
     // Members sample in the group's one scratch: each holds only its session (KV + logits + tokens); a
-    // reasoner stepped alone also holds its sampler's arrays (at least a logit and an id per vocabulary
-    // entry; greedy needs no more).
+    // reasoner stepped alone also holds its sampler's arrays (at least a logit per vocabulary entry;
+    // greedy needs no more).
     const std::size_t n_vocab = static_cast<std::size_t>(t.model.hparams().n_vocab);
     for (int i = 0; i < n; ++i) {
         CHECK(member[i]->memory_bytes() == member[i]->get_session().memory_bytes());
-        CHECK(alone[i]->memory_bytes() >= alone[i]->get_session().memory_bytes() + n_vocab * (sizeof(float) + sizeof(sample::token_id)));
+        CHECK(alone[i]->memory_bytes() >= alone[i]->get_session().memory_bytes() + n_vocab * sizeof(float));
     }
     for (int i = 0; i < n; ++i) REQUIRE(g.remove(*member[i]).ok());
     // A removed member samples in buffers of its own again, with the same tokens.
