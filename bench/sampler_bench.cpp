@@ -60,6 +60,9 @@ std::vector<config> configs() {
     std::vector<config> c;
     sample::sampler_params r1;  // temperature 0.6, top-p 0.95
     c.push_back({"R1 defaults (T 0.6, top-p 0.95)", r1});
+    sample::sampler_params eos = r1;  // what noggin-bench-runner does: one token banned by a -1e9 bias
+    eos.biases.push_back(sample::logit_bias{151643, -1e9f});
+    c.push_back({"R1 + one -1e9 bias (EOS banned)", eos});
     sample::sampler_params k = r1;
     k.top_k = 40;
     c.push_back({"R1 + top-k 40", k});

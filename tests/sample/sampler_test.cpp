@@ -491,7 +491,7 @@ std::map<token_id, double> ref_chain(const std::vector<float>& logits, const sam
 }
 
 // Logit vectors that stress the selection: flat normal (narrow and wide), a few tokens far above a
-// bulk, heavy ties, all equal, masked entries (-inf, NaN), and an extreme range.
+// bulk, heavy ties, all equal, masked entries (-inf, NaN), an extreme range, two modes far apart.
 std::vector<float> stress_logits(int kind, size_t n, rng& g) {
     std::vector<float> l(n);
     auto normal = [&]() {
@@ -504,6 +504,7 @@ std::vector<float> stress_logits(int kind, size_t n, rng& g) {
         case 1: x = float(2.0 * normal()); break;                        // wider
         case 2: x = float(0.5 * double(g.below(5))); break;              // five values: ties everywhere
         case 3: x = 1.25f; break;                                        // all equal
+        case 7: x = float(normal() - (g.below(2) == 0 ? 0.0 : 200.0)); break;  // two modes 200 apart
         case 4: {                                                        // masked entries mixed in
             const uint32_t k = g.below(20);
             x = k == 0 ? -std::numeric_limits<float>::infinity()
@@ -560,6 +561,10 @@ std::vector<sampler_params> stress_configs() {
     fallback.min_p = 2.0f;
     fallback.min_keep = 7;
     v.push_back(fallback);
+    sampler_params deep = r1;  // a k past select()'s 64-logit window (bimodal logits): the overflow bucket
+    deep.top_k = 3000;
+    deep.top_p = 1.0f;
+    v.push_back(deep);
     sampler_params ty2 = r1;  // typical then top-p, llama order, small typical mass
     ty2.typical_p = 0.3f;
     ty2.temperature_first = false;
@@ -583,7 +588,9 @@ void check_against(const sampler& s, const std::map<token_id, double>& expect, c
             ++unexpected;
             continue;
         }
-        worst = std::max(worst, std::fabs(k.p - it->second) / std::max(it->second, 1e-300));
+        // Relative 1e-9; below 1e-20 absolute the sampler's e^-64 cutoff (p = 0) is allowed.
+        const double d = std::fabs(k.p - it->second);
+        worst = std::max(worst, d <= 1e-20 ? 0.0 : d / it->second);
         total += k.p;
     }
     CHECK(unexpected == 0);
@@ -595,13 +602,14 @@ void check_against(const sampler& s, const std::map<token_id, double>& expect, c
 }  // namespace
 
 TEST_CASE("sampler: threshold search equals the sort-based reference (sizes, ties, masks, extremes)") {
-    // 10 configurations × 7 logit kinds × odd sizes around the 48-entry sort cutoff and a 2048-bucket
-    // histogram, and two full 151,936-token vocabularies. Tolerance: the same survivors; p within 1e-9.
+    // 11 configurations × 8 logit kinds × odd sizes around the 48-entry sort cutoff and a 2048-bucket
+    // histogram, and two full 151,936-token vocabularies. Tolerance: the same survivors; p within 1e-9
+    // relative (or 1e-20 absolute: the sampler counts tokens more than 64 logits below the top as 0).
     const std::vector<size_t> sizes = {1, 2, 3, 47, 48, 49, 97, 1000, 4099, 65537};
     const auto configs = stress_configs();
     rng g(31337);
     for (size_t n : sizes)
-        for (int kind = 0; kind < 7; ++kind) {
+        for (int kind = 0; kind < 8; ++kind) {
             const std::vector<float> l = stress_logits(kind, n, g);
             for (size_t ci = 0; ci < configs.size(); ++ci) {
                 if (n == 65537 && ci % 3 != 0) continue;  // keep the test short

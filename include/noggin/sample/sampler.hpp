@@ -393,6 +393,7 @@ private:
     static constexpr size_t n_buckets = 2048;   // select(): histogram resolution per level
     static constexpr size_t small_select = 48;  // select(): at most this many entries are simply sorted
     static constexpr size_t block_len = 512;    // survivors per block sum (masses, cuts, the draw)
+    static constexpr double logit_window = 64.0;  // select() buckets logits within this of the maximum (e > 0 there)
     static constexpr float ninf = -std::numeric_limits<float>::infinity();
 
     // The rank order of the logit filters: logit descending, then id ascending (positions in the
@@ -608,7 +609,7 @@ private:
     // the total of all entries stays below it. The totals run bucket by bucket (each bucket's sum in
     // position order), then entry by entry inside the bucket that crosses.
     template <class Order>
-    size_t select(const Order& ord, bool mass, double target) {
+    size_t select(const Order& ord, bool mass, double target, double window) {
         sampler_scratch& s = sc();
         const size_t m = size_;
         double lo, hi;
@@ -622,15 +623,19 @@ private:
         }
         if (s.bucket.size() < m) s.bucket.resize(s.lg.size());
         uint16_t* bk = s.bucket.data();
-        const double scale = double(n_buckets) / (hi - lo);
-        const int32_t top = int32_t(n_buckets - 1), hole = int32_t(n_buckets);
+        // The buckets span [lo, min(hi, window)]: far-off entries (a -1e9 bias, say) would otherwise
+        // squeeze everything else into one bucket. Beyond the window: one overflow bucket, scanned last
+        // (refined over its own range if the crossing lands there); holes: a bucket never scanned.
+        const double hw = hi < window ? hi : window;
+        const double scale = hw > lo ? double(n_buckets) / (hw - lo) : 0.0;
+        const int32_t top = int32_t(n_buckets - 1), over = int32_t(n_buckets), hole = int32_t(n_buckets + 1);
         for (size_t j = 0; j < m; ++j) {  // vectorizes: value, scale, convert, clamp
             const double v = ord.value(j);
-            const bool in = v <= hi;  // false for holes (+inf)
-            const int32_t b = int32_t(((in ? v : hi) - lo) * scale);
-            bk[j] = uint16_t(in ? (b < top ? b : top) : hole);
+            const bool in = v <= hw;
+            const int32_t b = int32_t(((in ? v : hw) - lo) * scale);
+            bk[j] = uint16_t(in ? (b < top ? b : top) : (v <= hi ? over : hole));  // holes: +inf
         }
-        s.hist.assign(n_buckets + 1, 0.0);  // + one bucket for the holes, never scanned
+        s.hist.assign(n_buckets + 2, 0.0);
         double* h = s.hist.data();
         if (mass)
             for (size_t j = 0; j < m; ++j) h[bk[j]] += s.e[j];
@@ -638,8 +643,8 @@ private:
             for (size_t j = 0; j < m; ++j) h[bk[j]] += 1.0;
         double cum = 0.0;
         size_t b = 0;
-        while (b < n_buckets && !(cum + h[b] >= target)) cum += h[b++];
-        if (b == n_buckets) return npos;
+        while (b <= n_buckets && !(cum + h[b] >= target)) cum += h[b++];
+        if (b > n_buckets) return npos;
         size_t cnt = 0;
         const uint16_t want = uint16_t(b);
         size_t j = 0;
@@ -762,7 +767,7 @@ private:
         if (k >= live_) return;
         sampler_scratch& s = sc();
         const logit_order ord{s.lg.data(), double(mx_), known_min()};
-        const size_t p = select(ord, false, double(k));
+        const size_t p = select(ord, false, double(k), logit_window);
         const float pivot = ord.at(p);
         if (s.id.size() < k) s.id.resize(k);  // k entries are kept
         token_id* id = s.id.data();
@@ -786,11 +791,11 @@ private:
         masses();
         sampler_scratch& s = sc();
         const logit_order ord{s.lg.data(), double(mx_), known_min()};
-        size_t p = select(ord, true, double(params_.top_p) * block_total(s));
+        size_t p = select(ord, true, double(params_.top_p) * block_total(s), logit_window);
         if (p == npos) return;
         if (keep > 1) {
             if (keep >= live_) return;
-            p = later(ord, p, select(ord, false, double(keep)));
+            p = later(ord, p, select(ord, false, double(keep), logit_window));
         }
         cut(ord, p);
     }
@@ -827,11 +832,13 @@ private:
         const double h = detail::sum_fixed(key, m);
         for (size_t j = 0; j < m; ++j) key[j] = std::fabs(log_sum - (double(lg[j]) - mx) - h);
         const score_order ord{key};
-        size_t p = select(ord, true, double(params_.typical_p) * total);
+        // An entry with e > 0 has l_i - max >= -64, so its score is at most |log_sum - H| + 64.
+        const double window = std::fabs(log_sum - h) + 65.0;
+        size_t p = select(ord, true, double(params_.typical_p) * total, window);
         if (p == npos) return;
         if (keep > 1) {
             if (keep >= m) return;
-            p = later(ord, p, select(ord, false, double(keep)));
+            p = later(ord, p, select(ord, false, double(keep), window));
         }
         cut(ord, p);
         // The maximum may have been cut (typical sets often leave out the most probable tokens).
