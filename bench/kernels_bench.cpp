@@ -106,21 +106,6 @@ std::vector<variant> variants_of(noggin::dtype t) {
     if (t == noggin::dtype::q8_0) {
         v.push_back({"avx2 1-row", noggin::cpu::vec_dot_q8_0_avx2, nullptr});
         v.push_back({"avx2 4-row", noggin::cpu::vec_dot_q8_0_avx2, noggin::cpu::vec_dot4_q8_0_avx2});
-#if NOGGIN_CPU_Q8_0_512
-        v.push_back({"avx512 1-row", noggin::cpu::vec_dot_q8_0_512, nullptr});
-        v.push_back({"avx512 1-row pf 4K", [](std::int64_t n, const void* w, const void* x) {
-                         float r;
-                         noggin::cpu::detail::dot_q8_0_512<1, true>(n, static_cast<const unsigned char*>(w), 0,
-                                                                     static_cast<const noggin::block_q8_1*>(x), &r);
-                         return r;
-                     }, nullptr});
-        v.push_back({"avx512 4-row", noggin::cpu::vec_dot_q8_0_512, noggin::cpu::vec_dot4_q8_0_512});
-        v.push_back({"avx512 4-row no pf", noggin::cpu::vec_dot_q8_0_512,
-                     [](std::int64_t n, const void* w, std::size_t stride, const void* x, float* out) {
-                         noggin::cpu::detail::dot_q8_0_512<4, false>(n, static_cast<const unsigned char*>(w), stride,
-                                                                      static_cast<const noggin::block_q8_1*>(x), out);
-                     }});
-#endif
     }
     if (t == noggin::dtype::q4_0) {
         v.push_back({"1-row", noggin::cpu::vec_dot_q4_0_avx2, nullptr});

@@ -135,3 +135,41 @@ TEST_CASE("4-row dots are bit-equal to four 1-row dots (block counts with and wi
         }
     }
 }
+
+#if NOGGIN_SIMD_AVX2
+TEST_CASE("4-row kernels outside the dispatch (kept for benchmarks) are bit-equal to their 1-row kernels") {
+    // Q8_0 (AVX2) and F16 (AVX-512) decode read 1 row at a time (faster from DRAM); their 4-row forms
+    // stay for noggin-bench-kernels --variants and must still agree bit for bit.
+    struct kernel {
+        dtype t;
+        cpu::vec_dot_fn dot;
+        cpu::vec_dot4_fn dot4;
+    };
+    std::vector<kernel> kernels = {{dtype::q8_0, cpu::vec_dot_q8_0_avx2, cpu::vec_dot4_q8_0_avx2}};
+#if NOGGIN_CPU_F16_512
+    kernels.push_back({dtype::f16, cpu::vec_dot_f16_512, cpu::vec_dot4_f16_512});
+#endif
+    for (const kernel& kn : kernels) {
+        const std::string name = dtype_name(kn.t);
+        CAPTURE(name);
+        const std::int64_t block = dtype_info(kn.t).block_elements;
+        for (std::int64_t count : {1, 3, 4, 5, 7, 8, 33, 48, 70}) {
+            const std::int64_t n = block == 1 ? count * 3 + 1 : count * block;  // F16: tails past the 64-element steps
+            CAPTURE(n);
+            const std::size_t rb = bytes_of(kn.t, n), stride = rb + 40;
+            std::vector<unsigned char> w(4 * stride, 0xee);
+            for (int q = 0; q < 4; ++q) {
+                const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(n), 90u + static_cast<std::uint32_t>(q + n));
+                REQUIRE(cpu::quantize_row(kn.t, wf.data(), w.data() + q * stride, n));
+            }
+            const dtype act = cpu::vec_dot_type(kn.t);
+            const std::vector<float> xf = noggin_test::random_floats(static_cast<std::size_t>(n), 91u + static_cast<std::uint32_t>(n), 2.0f);
+            std::vector<unsigned char> x(bytes_of(act, n));
+            REQUIRE(cpu::quantize_activations(act, xf.data(), x.data(), n));
+            float out[4] = {-1, -1, -1, -1};
+            kn.dot4(n, w.data(), stride, x.data(), out);
+            for (int q = 0; q < 4; ++q) CHECK(out[q] == kn.dot(n, w.data() + q * stride, x.data()));
+        }
+    }
+}
+#endif

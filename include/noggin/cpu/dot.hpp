@@ -660,24 +660,20 @@ inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
 }
 }  // namespace detail
 
-// --- F16 and Q8_0 dots with AVX-512 (where the host's flags enable them) --------------------------------
-// F16 (AVX-512 F + BW + VL): 16 weights per vcvtph2ps instead of 8, four zmm accumulators per row
-// (64 elements per step), the tail through masked loads. Q8_0 (AVX-512 VNNI + BW): 2 blocks per zmm, 4
-// blocks per step; the signed weights enter vpdpbusd as w ^ 0x80 = w + 128 (unsigned, exact for every
-// int8 including −128), and the 128·Σx this adds is removed exactly by starting each int32 lane at
-// −128·Σ(its 4 activation quants), computed once per step for all rows (no sign tricks per row, no
-// horizontal sum per 4 blocks: block j's partial sums are scaled in float lanes and summed once per row).
-// Each has a 1-row and a 4-row form sharing one template (bit-equal); the 4-row form prefetches the
-// rows that follow as one linear stream (dot4_prefetch_ahead, as the AVX2 4-row kernels do).
+// --- F16 dot with AVX-512 (where the host's flags enable it) ----------------------------------------------
+// AVX-512 F + BW + VL: 16 weights per vcvtph2ps instead of 8, four zmm accumulators per row (64 elements
+// per step), the tail through masked loads. A 1-row and a 4-row form share one template (bit-equal); the
+// 4-row form prefetches the rows that follow as one linear stream (dot4_prefetch_ahead).
+// Measured 2026-11-30 (noggin-bench-kernels --variants, 8960 × 1536, quiet machine): in cache 1 thread
+// 62.7 vs 40.9 GB/s for the AVX2 dot; from DRAM both stream the same (2 threads 46–48 GB/s, ≈ 80 % of a
+// plain sum over the same bytes), while the 4-row form streams only 40 GB/s (several row streams at once
+// against this CPU's prefetchers): decode uses the 1-row form (vec_dot4_function has no F16 entry). A Q8_0
+// AVX-512 dot (w ^ 0x80 into vpdpbusd, 2 blocks per zmm) was slower than the AVX2 one both in cache (33.5
+// vs 36.6 GB/s) and from DRAM (42.9 vs 46.8) and was removed.
 #if NOGGIN_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_AVX512)
 #define NOGGIN_CPU_F16_512 1
 #else
 #define NOGGIN_CPU_F16_512 0
-#endif
-#if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
-#define NOGGIN_CPU_Q8_0_512 1
-#else
-#define NOGGIN_CPU_Q8_0_512 0
 #endif
 
 #if NOGGIN_CPU_F16_512
@@ -744,80 +740,10 @@ inline void vec_dot4_f16_512(std::int64_t n, const void* w, std::size_t row_stri
 }
 #endif  // NOGGIN_CPU_F16_512
 
-#if NOGGIN_CPU_Q8_0_512
-namespace detail {
-// 2 consecutive 32-byte quant arrays (one per block, `Block` apart) in one zmm.
-template <class Block>
-inline __m512i load_qs2(const Block* a) {
-    // (two masked loads, the second from 32 bytes before a[1].qs — inside a[0] — into the upper half: no
-    // insert, whose g++ 12 form trips -Wmaybe-uninitialized)
-    const __m512i lo = _mm512_maskz_loadu_epi64(0x0f, a[0].qs);
-    return _mm512_mask_loadu_epi64(lo, 0xf0, reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(a[1].qs) - 32));
-}
-// vpermps indices: lane l takes float l / 8 (zmm of blocks 0, 1) or 2 + l / 8 (blocks 2, 3).
-struct q8_0_x4_index {
-    alignas(64) std::uint32_t lo[16], hi[16];
-    constexpr q8_0_x4_index() : lo{}, hi{} {
-        for (int l = 0; l < 16; ++l) lo[l] = static_cast<std::uint32_t>(l / 8), hi[l] = static_cast<std::uint32_t>(2 + l / 8);
-    }
-};
-inline constexpr q8_0_x4_index q8_0_x4{};
-
-// R rows of Q8_0 (`row_stride` bytes apart) against one Q8_1 column, out[0..R); Prefetch as dot_f16_512.
-template <int R, bool Prefetch = (R == 4)>
-inline void dot_q8_0_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_1* b, float* out) {
-    constexpr __mmask16 all16 = 0xffff;
-    const __m512i ilo = _mm512_loadu_si512(q8_0_x4.lo), ihi = _mm512_loadu_si512(q8_0_x4.hi);
-    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-    __m512 acc[R][2];
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    const block_q8_0* a[R];
-    for (int r = 0; r < R; ++r) a[r] = reinterpret_cast<const block_q8_0*>(w + static_cast<std::size_t>(r) * row_stride);
-    constexpr std::size_t step_bytes = R * 4 * sizeof(block_q8_0);  // weight bytes per step (R rows × 4 blocks)
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
-    const std::int64_t nb = n / 32;
-    std::int64_t i = 0;
-    for (; i + 4 <= nb; i += 4) {
-        if (Prefetch) {
-            for (std::size_t o = 0; o < step_bytes; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
-            pf += step_bytes;
-        }
-        const __m512i x01 = load_qs2(b + i), x23 = load_qs2(b + i + 2);
-        // −128 · Σ of each lane's 4 activation quants (exact in int32)
-        const __m512i c01 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x01));
-        const __m512i c23 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x23));
-        __m128 dx, sx;
-        load_ds4(b + i, &dx, &sx);
-        for (int r = 0; r < R; ++r) {
-            const __m512i s01 = _mm512_dpbusd_epi32(c01, _mm512_xor_si512(load_qs2(a[r] + i), bias), x01);
-            const __m512i s23 = _mm512_dpbusd_epi32(c23, _mm512_xor_si512(load_qs2(a[r] + i + 2), bias), x23);
-            const __m512 d4 = _mm512_maskz_broadcast_f32x4(all16, _mm_mul_ps(load_d4(a[r] + i), dx));
-            acc[r][0] = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(all16, s01), _mm512_maskz_permutexvar_ps(all16, ilo, d4), acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(all16, s23), _mm512_maskz_permutexvar_ps(all16, ihi, d4), acc[r][1]);
-        }
-    }
-    for (int r = 0; r < R; ++r) {
-        float v = hsum512(_mm512_add_ps(acc[r][0], acc[r][1]));
-        for (std::int64_t t = i; t < nb; ++t) v = q8_tail_add(v, a[r][t], b[t]);
-        out[r] = v;
-    }
-}
-}  // namespace detail
-#endif  // NOGGIN_CPU_Q8_0_512
 
 inline float vec_dot_q8_0_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q8_avx2(n, static_cast<const block_q8_0*>(w), static_cast<const block_q8_1*>(x));
 }
-#if NOGGIN_CPU_Q8_0_512
-inline float vec_dot_q8_0_512(std::int64_t n, const void* w, const void* x) {
-    float r;
-    detail::dot_q8_0_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_1*>(x), &r);
-    return r;
-}
-inline void vec_dot4_q8_0_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
-    detail::dot_q8_0_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_1*>(x), out);
-}
-#endif
 inline float vec_dot_q8_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q8_avx2(n, static_cast<const block_q8_1*>(w), static_cast<const block_q8_1*>(x));
 }
@@ -1276,17 +1202,11 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 #else
         case dtype::f16: return vec_dot_f16_simd;
 #endif
-#if NOGGIN_CPU_Q8_0_512
-        case dtype::q8_0: return vec_dot_q8_0_512;
-#endif
         case dtype::bf16: return vec_dot_bf16_simd;
 #define NOGGIN_CPU_DOT_AVX2(e) \
     case dtype::e: return vec_dot_##e##_avx2;
         NOGGIN_CPU_DOT_AVX2(q4_0) NOGGIN_CPU_DOT_AVX2(q4_1) NOGGIN_CPU_DOT_AVX2(q5_0) NOGGIN_CPU_DOT_AVX2(q5_1)
-#if !NOGGIN_CPU_Q8_0_512
-        NOGGIN_CPU_DOT_AVX2(q8_0)
-#endif
-        NOGGIN_CPU_DOT_AVX2(q8_1) NOGGIN_CPU_DOT_AVX2(q2_k) NOGGIN_CPU_DOT_AVX2(q3_k)
+        NOGGIN_CPU_DOT_AVX2(q8_0) NOGGIN_CPU_DOT_AVX2(q8_1) NOGGIN_CPU_DOT_AVX2(q2_k) NOGGIN_CPU_DOT_AVX2(q3_k)
         NOGGIN_CPU_DOT_AVX2(q4_k) NOGGIN_CPU_DOT_AVX2(q5_k) NOGGIN_CPU_DOT_AVX2(q6_k) NOGGIN_CPU_DOT_AVX2(q8_k)
 #undef NOGGIN_CPU_DOT_AVX2
     }
@@ -1304,7 +1224,10 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 }
 
 // Dots of 4 consecutive weight rows (`row_stride` bytes apart) with one activation column, out[0..3];
-// bit-equal to four vec_dot_function(t) calls.
+// bit-equal to four vec_dot_function(t) calls. Used by matmul for the types where reading 4 rows at once
+// streams faster from DRAM than 1 row at a time (measured 2026-11-30, 2 threads, 8960 × 1536: Q4_0 42.9 vs
+// 35.2 GB/s, Q4_K 40.0 vs 36.1); not for Q8_0 (41.0 vs 46.8) or F16 (40 vs 46–48), whose 4-row kernels
+// (vec_dot4_q8_0_avx2, vec_dot4_f16_512) stay for benchmarks and tests.
 using vec_dot4_fn = void (*)(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out);
 
 // The 4-row kernel for weights of type `t`, or nullptr where there is none (use the 1-row dot).
@@ -1312,14 +1235,6 @@ inline vec_dot4_fn vec_dot4_function(dtype t) {
 #if NOGGIN_SIMD_AVX2
     switch (t) {
         case dtype::q4_0: return vec_dot4_q4_0_avx2;
-#if NOGGIN_CPU_Q8_0_512
-        case dtype::q8_0: return vec_dot4_q8_0_512;
-#else
-        case dtype::q8_0: return vec_dot4_q8_0_avx2;
-#endif
-#if NOGGIN_CPU_F16_512
-        case dtype::f16: return vec_dot4_f16_512;
-#endif
         case dtype::q4_k: return vec_dot4_q4_k_avx2;
         case dtype::q6_k: return vec_dot4_q6_k_avx2;
         default: return nullptr;
