@@ -45,15 +45,22 @@ TEST_CASE("reasoner: same seed, same tokens; another seed differs somewhere") {
     p.sampling.temperature = 1.5f;
     p.sampling.top_p = 1.0f;
     p.answer_budget = 40;
-    fixture a(11, p), b(11, p), c(12, p);
+    fixture a(11, p), b(11, p);
     a.turn("What is 4821+937?");
     b.turn("What is 4821+937?");
-    c.turn("What is 4821+937?");
     CHECK(a.r.generated_tokens().size() > 5);
     CHECK(a.r.generated_tokens() == b.r.generated_tokens());
     CHECK(a.r.answer_text() == b.r.answer_text());
-    CHECK(a.r.generated_tokens() != c.r.generated_tokens());
     CHECK(a.r.stats().reason != run::stop_reason::error);
+    // The bundled model is sure of most tokens of this worked sum even at temperature 1.5, so one other seed
+    // may draw the same thought: some seed of a few must differ.
+    bool some_seed_differs = false;
+    for (std::uint64_t seed = 12; seed < 16 && !some_seed_differs; ++seed) {
+        fixture c(seed, p);
+        c.turn("What is 4821+937?");
+        some_seed_differs = a.r.generated_tokens() != c.r.generated_tokens();
+    }
+    CHECK(some_seed_differs);
 }
 
 TEST_CASE("reasoner: greedy answers the bundled question; events stream thinking then answer then done") {

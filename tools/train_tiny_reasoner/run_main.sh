@@ -2,7 +2,7 @@
 # The one real training run (resumable: re-run this script after an interruption).
 # One torch thread: the run keeps one core busy and leaves the other to builds. With the kernel's scheduler
 # autogroups on (/proc/sys/kernel/sched_autogroup_enabled = 1), `nice` only ranks processes inside one
-# session; the stop-12 model was trained in a session of its own at autogroup nice -5, so it kept its core
+# session; the shipped model was trained in a session of its own at autogroup nice -5, so it kept its core
 # against compiling helpers:  setsid sh -c 'echo -5 > /proc/self/autogroup; exec ./run_main.sh'  (as root).
 cd "$(dirname "$0")"
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1
