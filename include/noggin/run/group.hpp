@@ -160,7 +160,7 @@ public:
                 const bool fresh = !r->has_pending_;
                 const auto p0 = clock::now();
                 if (!r->prepare_input()) continue;  // a paused pass's inputs stay as they were: it resumes
-                if (fresh) r->prepare_time_ = clock::now() - p0;
+                if (fresh) r->note_prepare_time(clock::now() - p0);
                 session_input si;
                 si.s = &r->session_;
                 si.tokens = r->pending_.tokens;
@@ -199,7 +199,7 @@ public:
             }
             // The next pass starts with every member's sampling (not pausable): only when predicted to fit.
             clock::duration prep{};
-            for (reasoner* r : mem) prep += r->prepare_time_;
+            for (reasoner* r : mem) prep += r->next_prepare_time();
             if (clock::now() + prep >= deadline) break;
         }
         std::size_t working = 0;

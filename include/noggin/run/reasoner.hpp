@@ -219,8 +219,9 @@ public:
         busy_.store(true);
         do {
             if (!work_once(deadline)) break;  // paused at the deadline
-            // A new unit starts with sampling (not pausable): only when it is predicted to fit.
-        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() + prepare_time_ < deadline);
+            // A new token starts with sampling (not pausable): only when it is predicted to fit. A prompt
+            // chunk's preparation is nearly free, but the unit after the prompt's last chunk samples.
+        } while (state_ != reasoner_state::idle && std::chrono::steady_clock::now() + next_prepare_time() < deadline);
         busy_.store(false);
         return state_;
     }
@@ -569,7 +570,7 @@ private:
         const bool fresh = !has_pending_;
         const auto p0 = std::chrono::steady_clock::now();
         if (!prepare_input()) return true;
-        if (fresh) prepare_time_ = std::chrono::steady_clock::now() - p0;
+        if (fresh) note_prepare_time(std::chrono::steady_clock::now() - p0);
         model::forward_progress pr;
         const auto t0 = std::chrono::steady_clock::now();
         end_interruptible_.store(interruptible());
@@ -579,6 +580,20 @@ private:
         if (s.ok() && !pr.done) return pr.interrupted;  // interrupted: prepare_input() sees why, next
         complete_input(s);
         return true;
+    }
+
+    // How long prepare_input() took for the unit it just chose (fresh): a prompt chunk's, or a token's (a
+    // slowly decaying maximum, so that a forced token, which samples nothing, does not hide the next draw's cost).
+    void note_prepare_time(std::chrono::steady_clock::duration took) {
+        if (pending_.prefill)
+            chunk_prepare_time_ = took;
+        else
+            token_prepare_time_ = std::max(took, token_prepare_time_ - token_prepare_time_ / 8);
+    }
+    // The predicted cost of the next prepare_input() (not pausable): a chunk's while the prompt lasts, else a
+    // token's — the unit after the prompt's last chunk samples.
+    std::chrono::steady_clock::duration next_prepare_time() const {
+        return state_ == reasoner_state::prefilling ? chunk_prepare_time_ : token_prepare_time_;
     }
 
     // Not pausable (a group's fallback, member by member): end_thinking_now() does not interrupt it.
@@ -818,7 +833,8 @@ private:
     bool has_pending_ = false;                    // pending_ is chosen but not yet fed (or its pass is paused)
     std::atomic<bool> cancel_{false}, end_thinking_{false}, busy_{false};
     std::atomic<bool> end_interruptible_{false};  // the pass in flight is a thinking token's (see interruptible())
-    std::chrono::steady_clock::duration prepare_time_{};  // the last prepare_input() that chose a new unit (sampling)
+    std::chrono::steady_clock::duration chunk_prepare_time_{};  // the last prepare_input() that chose a prompt chunk
+    std::chrono::steady_clock::duration token_prepare_time_{};  // recent prepare_input() that chose a token (sampling)
     std::mutex queue_mu_;
     std::deque<event> queue_;
 };
