@@ -2,7 +2,7 @@
 // thread, and how well step(time_budget) keeps to its budget.
 //
 //     noggin-bench-runner --model FILE [--threads 2] [--reps 12] [--prompt-tokens 96] [--tokens 12]
-//                         [--max-batch 32] [--top-k 0] [--json]
+//                         [--step-turns 1] [--stall-seconds 10] [--max-batch 32] [--top-k 0] [--json]
 //
 // Sections: options · statistics · setup (model, reasoner per repetition) · the measurements · main
 //
@@ -20,11 +20,19 @@
 //              microseconds);
 //      answer ready: call → `</think>` has been run through the model too, i.e. the answer could start
 //              (answer_budget 0 makes run() return right there).
-//  - step(budget) overrun for 2 ms and 8 ms budgets: one turn with the --prompt-tokens prompt stepped
-//    until --tokens tokens were generated; overrun = call duration − budget, per call, split by the phase
-//    the call started in (prefill / decode).
+//  - step(budget) overrun for 2 ms and 8 ms budgets: --step-turns turns (fresh reasoners, different seeds)
+//    with the --prompt-tokens prompt, each stepped until --tokens tokens were generated; overrun = call
+//    duration − budget, per call, split by the phase the call started in (prefill / decode). Each call
+//    also records whether any thread of this process was preempted during it (getrusage's involuntary
+//    context switches, all threads): such a call waited for another process, not for noggin, so the
+//    percentiles are also given apart for the calls with and without a preemption (the target is judged
+//    on all calls).
 //  - sampling: one sampler::sample() on the model's own logits with the bench's parameters (the one
 //    unpausable piece of a decode step; cancel and end_thinking_now wait for it).
+//  - machine stalls (no noggin code): one thread streams a 256 MiB buffer for --stall-seconds, reading the
+//    clock after every 1 MiB (≈ 50 µs); a gap over 1 ms during which getrusage saw no context switch and
+//    no page fault is a stall this process could not see (in a VM: the host took the virtual CPU). The
+//    step() percentiles above include such stalls; this says how often the machine has them.
 //  - tokens/s lost to slicing: generation of --tokens thinking tokens after a short prompt, unsliced
 //    (run()) versus step(2 ms) and step(8 ms), counting only the time inside the calls, prefill excluded.
 // The model's EOS is biased away (random-weight models end at random otherwise) and early `</think>`s
@@ -43,6 +51,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "noggin/core/default_thread_pool.hpp"
 #include "noggin/model/model.hpp"
@@ -66,6 +76,8 @@ struct options {
     int reps = 12;              // repetitions of each stop measurement
     int prompt_tokens = 96;     // length of the prefill-phase prompt (approximate: words of a list)
     int tokens = 12;            // generated tokens per stepping / throughput run
+    int step_turns = 1;         // turns stepped per budget (more turns: more calls behind each percentile)
+    double stall_seconds = 10;  // length of the machine-stall probe (0: skip it)
     int max_batch = 32;         // prompt tokens per forward pass (session_params::max_batch; default 32, the session's)
     int top_k = 0;              // sampler top-k (default 0 = off: R1's temperature 0.6 + top-p 0.95 only)
     bool json = false;
@@ -102,7 +114,7 @@ std::string summary_json(const summary& s) {
 }
 
 void print_summary(const char* what, const summary& s) {
-    std::printf("  %-44s n=%-3zu p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", what, s.n, s.p50, s.p99, s.max);
+    std::printf("  %-44s n=%-5zu p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", what, s.n, s.p50, s.p99, s.max);
 }
 
 std::string load_average() {
@@ -282,27 +294,99 @@ bool measure_end_thinking(const bench_env& env, const options& o, const timing_e
     return true;
 }
 
+// What the OS did to this process (all threads) so far: involuntary context switches (another runnable
+// task took a core), voluntary ones (a thread waited: the pool's workers between operations, or a lock in
+// the kernel) and page faults.
+struct os_counts {
+    long preemptions = 0, waits = 0, minor_faults = 0, major_faults = 0;
+    static os_counts now() {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        return {u.ru_nivcsw, u.ru_nvcsw, u.ru_minflt, u.ru_majflt};
+    }
+};
+
+// One step() call, kept for the list of the worst ones.
+struct step_call {
+    double overrun_ms = 0;
+    bool prefill = false;
+    os_counts during;  // differences over the call
+};
+
 struct step_results {
     double budget_ms = 0;
     std::vector<double> overrun_prefill, overrun_decode, overrun_all;
+    std::vector<double> overrun_preempted;  // calls during which a thread of this process was preempted
+    std::vector<double> overrun_not_preempted;
+    std::vector<step_call> worst;  // the calls with the largest overruns, largest first
 };
 
 bool measure_step(const bench_env& env, const options& o, double budget_ms, step_results& out) {
     out.budget_ms = budget_ms;
-    auto r = make_reasoner(env, base_params(env, nullptr), 300);
-    if (!r || !r->ask(long_prompt(o.prompt_tokens)).ok()) return false;
     const auto budget = std::chrono::microseconds(static_cast<std::int64_t>(budget_ms * 1000.0));
-    while (r->state() != run::reasoner_state::idle && r->generated_tokens().size() < std::size_t(o.tokens)) {
-        const bool prefill = r->state() == run::reasoner_state::prefilling;
-        const clock_type::time_point t0 = clock_type::now();
-        r->step(budget);
-        const double over = ms_between(t0, clock_type::now()) - budget_ms;
-        (prefill ? out.overrun_prefill : out.overrun_decode).push_back(over);
-        out.overrun_all.push_back(over);
+    for (int turn = 0; turn < o.step_turns; ++turn) {
+        auto r = make_reasoner(env, base_params(env, nullptr), 300 + std::uint64_t(turn));
+        if (!r || !r->ask(long_prompt(o.prompt_tokens)).ok()) return false;
+        while (r->state() != run::reasoner_state::idle && r->generated_tokens().size() < std::size_t(o.tokens)) {
+            const bool prefill = r->state() == run::reasoner_state::prefilling;
+            const os_counts before = os_counts::now();
+            const clock_type::time_point t0 = clock_type::now();
+            r->step(budget);
+            const double over = ms_between(t0, clock_type::now()) - budget_ms;
+            const os_counts after = os_counts::now();
+            (prefill ? out.overrun_prefill : out.overrun_decode).push_back(over);
+            out.overrun_all.push_back(over);
+            const bool preempted = after.preemptions != before.preemptions;
+            (preempted ? out.overrun_preempted : out.overrun_not_preempted).push_back(over);
+            const step_call call{over, prefill,
+                                 {after.preemptions - before.preemptions, after.waits - before.waits,
+                                  after.minor_faults - before.minor_faults, after.major_faults - before.major_faults}};
+            const auto at = std::find_if(out.worst.begin(), out.worst.end(), [&](const step_call& c) { return c.overrun_ms < over; });
+            out.worst.insert(at, call);
+            if (out.worst.size() > 5) out.worst.pop_back();
+        }
+        r->cancel();
+        while (r->state() != run::reasoner_state::idle) r->step(budget);
     }
-    r->cancel();
-    while (r->state() != run::reasoner_state::idle) r->step(budget);
     return true;
+}
+
+// Stalls of the machine itself, unseen by the process (see the file's header).
+struct stall_probe_results {
+    double seconds = 0;
+    std::vector<double> stalls_ms;  // gaps over 1 ms with no context switch and no page fault
+    int seen_gaps = 0;              // gaps over 1 ms that getrusage explains (preemption, waits, faults)
+};
+
+stall_probe_results probe_stalls(double seconds) {
+    stall_probe_results out;
+    out.seconds = seconds;
+    if (seconds <= 0) return out;
+    const std::size_t chunk = (1u << 20) / sizeof(float);
+    std::vector<float> buf(256 * chunk, 1.0f);
+    volatile float sink = 0;
+    const clock_type::time_point start = clock_type::now();
+    clock_type::time_point last = start;
+    os_counts last_counts = os_counts::now();
+    while (ms_between(start, clock_type::now()) < seconds * 1000.0) {
+        for (std::size_t c = 0; c < buf.size(); c += chunk) {
+            float sum = 0;
+            for (std::size_t i = c; i < c + chunk; i += 16) sum += buf[i];  // one float per cache line
+            sink = sink + sum;
+            const clock_type::time_point t = clock_type::now();
+            const os_counts counts = os_counts::now();
+            const double gap = ms_between(last, t);
+            if (gap > 1.0) {
+                const bool seen = counts.preemptions != last_counts.preemptions || counts.waits != last_counts.waits ||
+                                  counts.minor_faults != last_counts.minor_faults || counts.major_faults != last_counts.major_faults;
+                if (seen) ++out.seen_gaps;
+                else out.stalls_ms.push_back(gap);
+            }
+            last_counts = counts;
+            last = clock_type::now();
+        }
+    }
+    return out;
 }
 
 // Decode tokens/s of one turn: unsliced (budget 0 → run()) or stepped; time inside the calls only.
@@ -360,7 +444,7 @@ bool measure_sampling(const bench_env& env, const options& o, summary& out, std:
 
 int usage() {
     std::fprintf(stderr, "usage: noggin-bench-runner [--model FILE.gguf] [--threads N] [--reps N] [--prompt-tokens N] [--tokens N] "
-                         "[--max-batch N] [--top-k N] [--json]\n");
+                         "[--step-turns N] [--stall-seconds S] [--max-batch N] [--top-k N] [--json]\n");
     return 2;
 }
 
@@ -377,6 +461,8 @@ int main(int argc, char** argv) {
         else if (a == "--reps" && v) o.reps = std::max(1, std::atoi(argv[++i]));
         else if (a == "--prompt-tokens" && v) o.prompt_tokens = std::max(4, std::atoi(argv[++i]));
         else if (a == "--tokens" && v) o.tokens = std::max(2, std::atoi(argv[++i]));
+        else if (a == "--step-turns" && v) o.step_turns = std::max(1, std::atoi(argv[++i]));
+        else if (a == "--stall-seconds" && v) o.stall_seconds = std::max(0.0, std::atof(argv[++i]));
         else if (a == "--max-batch" && v) o.max_batch = std::max(1, std::atoi(argv[++i]));
         else if (a == "--top-k" && v) o.top_k = std::max(0, std::atoi(argv[++i]));
         else return usage();
@@ -429,6 +515,8 @@ int main(int argc, char** argv) {
     const double budgets[2] = {2.0, 8.0};
     for (int i = 0; i < 2; ++i)
         if (!measure_step(env, o, budgets[i], steps[i])) return 1;
+    const stall_probe_results stalls = probe_stalls(o.stall_seconds);
+    const summary stall_summary = summarize(stalls.stalls_ms);
     double tps_unsliced = 0, tps_sliced[2] = {0, 0};
     if (!measure_throughput(env, o, 0, tps_unsliced)) return 1;
     for (int i = 0; i < 2; ++i)
@@ -448,12 +536,14 @@ int main(int argc, char** argv) {
                     summary_json(cp).c_str(), summary_json(cd).c_str(), summary_json(ec).c_str(), summary_json(ea).c_str());
         std::printf("\"step\":[");
         for (int i = 0; i < 2; ++i)
-            std::printf("%s{\"budget_ms\":%.1f,\"overrun\":%s,\"overrun_prefill\":%s,\"overrun_decode\":%s,\"tokens_per_s\":%.3f,"
-                        "\"tokens_per_s_lost_pct\":%.1f}",
+            std::printf("%s{\"budget_ms\":%.1f,\"overrun\":%s,\"overrun_prefill\":%s,\"overrun_decode\":%s,"
+                        "\"overrun_preempted\":%s,\"overrun_not_preempted\":%s,\"tokens_per_s\":%.3f,\"tokens_per_s_lost_pct\":%.1f}",
                         i ? "," : "", budgets[i], summary_json(summarize(steps[i].overrun_all)).c_str(),
                         summary_json(summarize(steps[i].overrun_prefill)).c_str(), summary_json(summarize(steps[i].overrun_decode)).c_str(),
-                        tps_sliced[i], loss(tps_sliced[i]));
-        std::printf("],\"tokens_per_s_unsliced\":%.3f}\n", tps_unsliced);
+                        summary_json(summarize(steps[i].overrun_preempted)).c_str(),
+                        summary_json(summarize(steps[i].overrun_not_preempted)).c_str(), tps_sliced[i], loss(tps_sliced[i]));
+        std::printf("],\"machine_stalls\":{\"seconds\":%.1f,\"unseen\":%s,\"seen_gaps\":%d},\"tokens_per_s_unsliced\":%.3f}\n",
+                    stalls.seconds, summary_json(stall_summary).c_str(), stalls.seen_gaps, tps_unsliced);
         return 0;
     }
     std::printf("  stop latency (call on the main thread → the reasoner stopped on its worker), prompt %lld tokens:\n",
@@ -467,7 +557,18 @@ int main(int argc, char** argv) {
         print_summary("all calls", summarize(steps[i].overrun_all));
         print_summary("calls starting in prefill", summarize(steps[i].overrun_prefill));
         print_summary("calls starting in decode", summarize(steps[i].overrun_decode));
+        print_summary("calls during which a thread was preempted", summarize(steps[i].overrun_preempted));
+        print_summary("calls during which no thread was preempted", summarize(steps[i].overrun_not_preempted));
+        std::printf("    worst calls (overrun ms, phase, preemptions / waits / minor / major page faults during the call):");
+        for (const step_call& c : steps[i].worst)
+            std::printf(" %.2f %s %ld/%ld/%ld/%ld;", c.overrun_ms, c.prefill ? "prefill" : "decode", c.during.preemptions,
+                        c.during.waits, c.during.minor_faults, c.during.major_faults);
+        std::printf("\n");
     }
+    if (stalls.seconds > 0)
+        std::printf("  machine stalls over %.0f s of one thread streaming 256 MiB (no noggin code): %zu gaps > 1 ms unseen by "
+                    "getrusage (max %.1f ms, p50 %.1f ms), %d more explained by preemption, waits or faults\n",
+                    stalls.seconds, stall_summary.n, stall_summary.max, stall_summary.p50, stalls.seen_gaps);
     std::printf("  decode tokens/s: unsliced %.2f; step(2 ms) %.2f (%.1f%% lost); step(8 ms) %.2f (%.1f%% lost)\n", tps_unsliced,
                 tps_sliced[0], loss(tps_sliced[0]), tps_sliced[1], loss(tps_sliced[1]));
     std::printf("  load average before: %s, after: %s\n", load_before.c_str(), load_after.c_str());

@@ -14,6 +14,7 @@
 // Tolerance: none — every comparison is bit-exact (memcmp of floats and KV bytes, equal token ids).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -111,7 +112,8 @@ void check_pauses(const model::model& m, std::int64_t chunk, std::int64_t n, dty
     {
         model::kv_cache ref = cache_of(m, kv_type), kv = cache_of(m, kv_type);
         const auto p = noggin_test::pseudo_random_prompt(n, V, 7);
-        std::vector<float> lr(static_cast<std::size_t>(n * V)), lp(lr.size(), -1.0f);
+        std::vector<float> lr(static_cast<std::size_t>(n * V)), lp(lr.size());
+        std::fill(lp.begin(), lp.end(), -1.0f);
         std::vector<model::forward_segment> seg(1);
         seg[0].kv = &ref;
         seg[0].tokens = p.data();
