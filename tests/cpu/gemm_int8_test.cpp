@@ -1,14 +1,16 @@
-// Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the Q4_0 × Q8_1 integer
-// GEMM against the per-column dots on the same quantized input (matmul_quantized: equal to float rounding)
-// and against the double-precision dequantize-then-multiply reference (matmul_ref: the activation
-// quantization error), with row counts that leave partial tiles, k that leaves a partial panel, column
-// counts that leave every micro-kernel tail, the int16 worst case of the non-VNNI path, and identical
-// results on 1 and 2 threads.
+// Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the Q4_0 and Q8_0 × Q8_1
+// integer GEMM against the per-column dots on the same quantized input (matmul_quantized: equal to float
+// rounding) and against the double-precision dequantize-then-multiply reference (matmul_ref: the
+// activation quantization error), with row counts that leave partial tiles, k that leaves a partial panel,
+// column counts that leave every micro-kernel tail, the int16 worst case of Q4_0's non-VNNI path, Q8_0's
+// extreme quants (the unsigned offset and its correction), and identical results on 1 and 2 threads.
+// Q8_0 runs where this build's kernel sums it exactly (gemm_int8_supported; not on AVX2 without VNNI).
 #include "noggin/cpu/gemm_int8.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "cpu/test_util.hpp"
@@ -28,12 +30,13 @@ std::vector<unsigned char> quantize_matrix(dtype t, const std::vector<float>& wf
     return wq;
 }
 
-}  // namespace
-
-TEST_CASE("gemm_int8 Q4_0 equals the per-column dots to float rounding, odd sizes and tails") {
+// gemm_int8 on weights of type t against the per-column dots and the exact product, on 1 and 2 threads;
+// returns the number of (shape, thread count) cases checked.
+int check_against_dots(dtype t) {
     default_thread_pool two(2);
     const thread_pool pools[] = {serial_thread_pool(), two.hook()};
-    const dtype t = dtype::q4_0;
+    const std::string type_name = dtype_name(t);
+    CAPTURE(type_name);
     int cases = 0;
     // k: one block; one full panel plus a partial one (9 blocks); 25 blocks. rows: less than one tile,
     // two 32-row tiles and a partial one (also partial for 16-row tiles).
@@ -70,7 +73,20 @@ TEST_CASE("gemm_int8 Q4_0 equals the per-column dots to float rounding, odd size
             }
         }
     }
-    CHECK(cases == 3 * 2 * 7 * 2);
+    return cases;
+}
+
+}  // namespace
+
+TEST_CASE("gemm_int8 Q4_0 and Q8_0 equal the per-column dots to float rounding, odd sizes and tails") {
+    for (dtype t : {dtype::q4_0, dtype::q8_0}) {
+        if (!cpu::gemm_int8_supported(t)) {
+            MESSAGE("no exact integer GEMM for ", std::string(dtype_name(t)),
+                    " in this build (AVX2 without VNNI): the float GEMM takes it");
+            continue;
+        }
+        CHECK(check_against_dots(t) == 3 * 2 * 7 * 2);
+    }
 }
 
 TEST_CASE("gemm_int8 is exact at the int16 worst case (all weight quants 15, activations ±127)") {
@@ -105,8 +121,53 @@ TEST_CASE("gemm_int8 is exact at the int16 worst case (all weight quants 15, act
         }
 }
 
-TEST_CASE("gemm_quantized: Q8_1 input through the integer GEMM for Q4_0, float input through gemm otherwise") {
+TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activations, the offset's edges)") {
+    if (!cpu::gemm_int8_supported(dtype::q8_0)) {
+        MESSAGE("no exact integer GEMM for Q8_0 in this build (AVX2 without VNNI): nothing to test");
+        return;
+    }
+    // Weights ±127 (and −128, which quantize_row never writes but a file may hold) in sign runs, activations
+    // ±1 quantized to ±127: every block sum is ±32·127·127 or a mix; the unsigned activation q + 128 spans
+    // 1..255 and the correction 128·Σq_w the whole range of a block.
+    const std::int64_t k = 512, rows = 35, n_cols = 7;
+    std::vector<block_q8_0> wb(static_cast<std::size_t>(k / 32 * rows));
+    for (std::size_t i = 0; i < wb.size(); ++i) {
+        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
+        for (int j = 0; j < 32; ++j)
+            wb[i].qs[j] = static_cast<std::int8_t>(i % 5 == 0 ? -128 : ((j / (1 + i % 7)) % 2 == 0 ? 127 : -127));
+    }
+    const tensor_view w = tensor_view::contiguous(dtype::q8_0, wb.data(), {k, rows});
+    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 32 + c + i % 3) % 2 == 0) ? 1.0f : -1.0f;
+    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
+    cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+    // The integer block sums are exact on both sides; only the float order over 16 blocks differs, so the
+    // difference is float rounding of the block terms (which cancel to small sums here): bounded by a few
+    // ulps of Σ|term|.
+    const auto* xb = reinterpret_cast<const block_q8_1*>(xq.data());
+    const std::int64_t nb = k / 32;
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            double abs_terms = 0.0;
+            for (std::int64_t b = 0; b < nb; ++b) {
+                const block_q8_0& wr = wb[static_cast<std::size_t>(r * nb + b)];
+                const block_q8_1& xc = xb[c * nb + b];
+                std::int64_t s = 0;
+                for (int j = 0; j < 32; ++j) s += wr.qs[j] * xc.qs[j];
+                abs_terms += std::fabs(double(f16_to_f32(wr.d)) * f16_to_f32(xc.d) * double(s));
+            }
+            const std::size_t i = static_cast<std::size_t>(c * rows + r);
+            CHECK(std::fabs(y[i] - dots[i]) <= 4e-7 * abs_terms);
+        }
+}
+
+TEST_CASE("gemm_quantized: Q8_1 input through the integer GEMM for Q4_0 (and Q8_0 with VNNI), float input through gemm otherwise") {
     CHECK(cpu::gemm_input_type(dtype::q4_0) == dtype::q8_1);
+    CHECK(cpu::gemm_input_type(dtype::q8_0) == (cpu::gemm_int8_supported(dtype::q8_0) ? dtype::q8_1 : dtype::f32));
     for (dtype t : noggin_test::all_dtypes()) {
         const dtype in = cpu::gemm_input_type(t);
         CHECK((in == dtype::f32 || in == cpu::vec_dot_type(t)));
@@ -114,7 +175,7 @@ TEST_CASE("gemm_quantized: Q8_1 input through the integer GEMM for Q4_0, float i
     const std::int64_t k = 256, rows = 19, n_cols = 9;
     const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 3);
     const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 4);
-    for (dtype t : {dtype::q4_0, dtype::q4_k, dtype::f16}) {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::f16}) {
         std::vector<unsigned char> wq = quantize_matrix(t, wf, k, rows);
         const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
         std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), want(y.size());
@@ -139,9 +200,9 @@ TEST_CASE("gemm_int8 rejects unsupported types and bad shapes, accepts zero colu
     tensor_view bad = v;
     bad.ne[0] = 48;
     CHECK(cpu::gemm_int8(bad, xq.data(), 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
-    tensor_view q8 = v;
-    q8.type = dtype::q8_0;
-    CHECK(cpu::gemm_int8(q8, xq.data(), 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
+    tensor_view q5 = v;
+    q5.type = dtype::q5_0;
+    CHECK(cpu::gemm_int8(q5, xq.data(), 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
     CHECK(cpu::gemm_int8(v, nullptr, 1, y, serial_thread_pool()).code() == status_code::invalid_argument);
     CHECK(cpu::gemm_int8(v, xq.data(), 0, y, serial_thread_pool()).ok());
 }

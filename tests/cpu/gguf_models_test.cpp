@@ -84,7 +84,7 @@ TEST_CASE("dequantized llama-small-<type>.gguf tensors match the F32 master") {
     CHECK(checked > 100);
 }
 
-TEST_CASE("gemm_int8 on every Q4_0 matrix of {llama,qwen2}-small-q4_0.gguf equals the per-column dots") {
+TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 matrix of {llama,qwen2}-small-{q4_0,q8_0}.gguf equals the per-column dots") {
     const auto dir = noggin_test::shared_dir();
     if (!dir) {
         NOGGIN_SKIP_WITHOUT_SHARED();
@@ -92,12 +92,12 @@ TEST_CASE("gemm_int8 on every Q4_0 matrix of {llama,qwen2}-small-q4_0.gguf equal
     }
     default_thread_pool two(2);
     int checked = 0;
-    for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf"}) {
+    for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf", "llama-small-q8_0.gguf", "qwen2-small-q8_0.gguf"}) {
         result<gguf::file> f = gguf::file::open(*dir + "/models/" + name);
         REQUIRE_MESSAGE(f.ok(), name);
         for (const gguf::tensor_info& t : f->tensors()) {
             const tensor_view w = t.view();
-            if (t.type != dtype::q4_0 || w.ne[2] != 1 || w.ne[3] != 1) continue;
+            if (!cpu::gemm_int8_supported(t.type) || w.ne[2] != 1 || w.ne[3] != 1) continue;
             const std::string what = std::string(name) + " " + std::string(t.name);
             CAPTURE(what);
             const std::int64_t k = w.ne[0], rows = w.ne[1], n_cols = 37;  // a prompt batch with a column tail
@@ -111,6 +111,6 @@ TEST_CASE("gemm_int8 on every Q4_0 matrix of {llama,qwen2}-small-q4_0.gguf equal
             ++checked;
         }
     }
-    MESSAGE("Q4_0 matrices checked: ", checked);
-    CHECK(checked >= 20);
+    MESSAGE("Q4_0 / Q8_0 matrices checked: ", checked);
+    CHECK(checked >= (cpu::gemm_int8_supported(dtype::q8_0) ? 40 : 20));
 }

@@ -250,8 +250,9 @@ inline status gemm(const tensor_view& w, const float* x, std::int64_t n_cols, fl
 }
 
 // The activation format gemm_quantized takes for weights of type `w`: Q8_1 where an integer GEMM exists
-// (gemm_int8_supported: Q4_0), f32 otherwise. Always either f32 or vec_dot_type(w), so a caller that keeps
-// its input quantized to vec_dot_type for the per-column dots can hand the same buffer to the GEMM.
+// (gemm_int8_supported: Q4_0, and Q8_0 where VNNI exists), f32 otherwise. Always either f32 or
+// vec_dot_type(w), so a caller that keeps its input quantized to vec_dot_type for the per-column dots can
+// hand the same buffer to the GEMM.
 inline dtype gemm_input_type(dtype w) { return gemm_int8_supported(w) ? dtype::q8_1 : dtype::f32; }
 
 // y = W·x for n_cols columns with x in gemm_input_type(W.type): Q8_1 columns (activation_row_bytes apart,

@@ -1,6 +1,6 @@
-// noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 weights
-// against Q8_1 activations (the format the Q4_0 dot product already takes), weight rows unpacked once per
-// tile into row-interleaved int8 panels.
+// noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 and Q8_0
+// weights against Q8_1 activations (the format their dot products already take), weight rows unpacked
+// once per tile into row-interleaved int8 panels.
 //
 //     // xq: n_cols columns of Q8_1 activations, activation_row_bytes(q8_1, k) apart, e.g. from
 //     // noggin::cpu::quantize_columns(noggin::dtype::q8_1, x, n_cols, k, xq, pool).
@@ -14,22 +14,29 @@
 // need no conversion to float at all. PERF.md fact 3 (llama.cpp/ik_llama.cpp repack Q4_0 the same way).
 //
 // Panel (per tile of MR weight rows and up to 8 blocks of 32 elements, on the calling thread's stack):
-//   qs[b][s][i][0..3] = unsigned quants 4s..4s+3 of block b of row i (Q4_0: 0..15, offset not applied),
-//                       so one 64-byte (32-byte) load holds 4 consecutive elements of 16 (8) rows;
+//   qs[b][s][i][0..3] = quants 4s..4s+3 of block b of row i, so one 64-byte (32-byte) load holds 4
+//                       consecutive elements of 16 (8) rows: Q4_0 unsigned 0..15 (offset not applied),
+//                       Q8_0 signed as stored;
 //   d[b][i]           = the row's block scale as float;
-//   m[b][i]           = what multiplies the activation block sum s = d_x·Σq_x (Q4_0: −8·d).
-//   (The portable kernel stores the signed quants q − 8 and m = 0 instead: see there.)
+//   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
+//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below).
+//   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
-// acc += float(sum)·(d·d_x) + m·s_x. Accumulators: 2 vectors × NR columns of int32 sums and of floats.
-// Without VNNI, maddubs pair sums are added in int16 for the whole block (≤ 16·15·128 = 30720 < 2^15,
-// no saturation since weight quants are ≤ 15) and widened by one madd per block: the same integers.
+// acc += float(sum)·(d·d_x) (+ m·s_x for Q4_0). Accumulators: 2 vectors × NR columns of int32 sums and of
+// floats. vpdpbusd multiplies unsigned by signed bytes: Q4_0 weights are the unsigned side; for Q8_0 the
+// activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
+// wsum = 128·Σq_w is exactly Σq_x·q_w. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
+// int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤ 15) and
+// widened by one madd per block: the same integers. Q8_0 would saturate maddubs (255·127·2 > 2^15), so
+// without VNNI its batches stay on the float GEMM (gemm_int8_supported says which).
 //
-// Numerics: per block the integer sum is exact and the float terms are those of the Q4_0 dot product
-// (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1); only the float
-// summation order over blocks differs, so gemm_int8 equals matmul_quantized on the same Q8_1 input to
-// float rounding (≈1e-7 relative), and both differ from the exact product by the activation
-// quantization (≈1e-2 relative for random data). Results do not depend on the thread count.
+// Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
+// product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
+// d_w·d_x·Σq_w·q_x); only the float summation order over blocks differs, so gemm_int8 equals
+// matmul_quantized on the same Q8_1 input to float rounding (≈1e-7 relative), and both differ from the
+// exact product by the activation quantization (≈1e-2 relative for random data). Results do not depend on
+// the thread count.
 #pragma once
 
 #include <algorithm>
@@ -55,9 +62,6 @@ namespace cpu {
 
 // --- tiling constants ---------------------------------------------------------------------------------
 
-// Weight types with an integer GEMM here (their activations are Q8_1, vec_dot_type's choice).
-inline bool gemm_int8_supported(dtype w) { return w == dtype::q4_0; }
-
 // 512-bit micro-kernel where the host's flags enable AVX-512 BW (maddubs on zmm) and the float GEMM may
 // use AVX-512 (NOGGIN_NO_AVX512 keeps both on AVX2); vpdpbusd on top when AVX-512 VNNI is enabled.
 #if NOGGIN_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && !defined(NOGGIN_NO_AVX512)
@@ -65,6 +69,19 @@ inline bool gemm_int8_supported(dtype w) { return w == dtype::q4_0; }
 #else
 #define NOGGIN_GEMM_INT8_512 0
 #endif
+
+// Whether this build's micro-kernel sums Q8_0 blocks exactly: with vpdpbusd (int32 products) or the
+// portable kernel, not with maddubs (see the header).
+#if NOGGIN_GEMM_INT8_512
+#define NOGGIN_GEMM_INT8_Q8_0 NOGGIN_CPU_VNNI512
+#elif NOGGIN_SIMD_AVX2
+#define NOGGIN_GEMM_INT8_Q8_0 (NOGGIN_CPU_VNNI256 != 0)
+#else
+#define NOGGIN_GEMM_INT8_Q8_0 1
+#endif
+
+// Weight types with an integer GEMM here (their activations are Q8_1, vec_dot_type's choice).
+inline bool gemm_int8_supported(dtype w) { return w == dtype::q4_0 || (w == dtype::q8_0 && NOGGIN_GEMM_INT8_Q8_0); }
 
 namespace detail {
 #if NOGGIN_GEMM_INT8_512
@@ -85,12 +102,13 @@ constexpr std::int64_t i8_block_bytes = 8 * i8_step_bytes;  // one block: 8 step
 struct i8_panel {
     alignas(64) std::uint8_t qs[i8_kb * i8_block_bytes];  // [b][s][i][4] unsigned quants
     alignas(64) float d[i8_kb * i8_mr];                   // [b][i] weight block scale
-    alignas(64) float m[i8_kb * i8_mr];                   // [b][i] multiplier of the activation block sum
+    alignas(64) float m[i8_kb * i8_mr];                   // [b][i] Q4_0: multiplier of the activation block sum
+    alignas(64) std::int32_t wsum[i8_kb * i8_mr];         // [b][i] Q8_0: 128·Σ quants of the block
 };
 
 // --- panel packing ----------------------------------------------------------------------------------------
 
-// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q4_0 matrix w into p; rows nr..MR-1 are zero.
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q4_0 matrix w into p.
 inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
     for (std::int64_t i = 0; i < nr; ++i) {
         const block_q4_0* a = static_cast<const block_q4_0*>(w.row(r0 + i)) + b0;
@@ -112,10 +130,35 @@ inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr,
             for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, t + 4 * s, 4);
         }
     }
+}
+
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q8_0 matrix w into p (signed quants as stored).
+inline void i8_pack_q8_0(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const block_q8_0* a = static_cast<const block_q8_0*>(w.row(r0 + i)) + b0;
+        for (int b = 0; b < nb; ++b) {
+            p.d[b * i8_mr + i] = f16_to_f32(a[b].d);
+            p.m[b * i8_mr + i] = 0.0f;
+            std::int32_t sum = 0;
+            for (int j = 0; j < 32; ++j) sum += a[b].qs[j];
+            p.wsum[b * i8_mr + i] = 128 * sum;
+            std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
+            for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, a[b].qs + 4 * s, 4);
+        }
+    }
+}
+
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w (Q4_0 or Q8_0) into p; rows nr..MR-1 are zero.
+inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
+    if (w.type == dtype::q8_0)
+        i8_pack_q8_0(w, r0, nr, b0, nb, p);
+    else
+        i8_pack_q4_0(w, r0, nr, b0, nb, p);
     for (std::int64_t i = nr; i < i8_mr; ++i) {
         for (int b = 0; b < nb; ++b) {
             p.d[b * i8_mr + i] = 0.0f;
             p.m[b * i8_mr + i] = 0.0f;
+            p.wsum[b * i8_mr + i] = 0;
             for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
         }
     }
@@ -127,8 +170,9 @@ inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr,
 // of the previous panel run, which take far longer than the memory latency.
 inline void i8_prefetch(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb) {
 #if NOGGIN_SIMD_AVX2
-    const std::size_t first = static_cast<std::size_t>(b0) * sizeof(block_q4_0);
-    const std::size_t last = static_cast<std::size_t>(b0 + nb) * sizeof(block_q4_0);  // one past
+    const std::size_t block_bytes = dtype_info(w.type).block_bytes;
+    const std::size_t first = static_cast<std::size_t>(b0) * block_bytes;
+    const std::size_t last = static_cast<std::size_t>(b0 + nb) * block_bytes;  // one past
     for (std::int64_t i = 0; i < nr; ++i) {
         const char* row = static_cast<const char*>(w.row(r0 + i));
         for (std::size_t o = first & ~std::size_t{63}; o < last; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
@@ -141,7 +185,8 @@ inline void i8_prefetch(const tensor_view& w, std::int64_t r0, std::int64_t nr, 
 // --- micro-kernels ----------------------------------------------------------------------------------------
 // acc[c][i] = Σ_b (d[b][i]·d_x(c,b))·Σ_j q[b][i][j]·q_x(c,b,j) + m[b][i]·s_x(c,b) for NC ≤ i8_nr columns,
 // x pointing at the panel's first Q8_1 block of column 0 (column c at x + c·ldx bytes); then y[c·ldy + i]
-// is set (first panel of k) or incremented, for i < nr.
+// is set (first panel of k) or incremented, for i < nr. Q8: the panel holds Q8_0 weights (signed quants,
+// wsum; no m term).
 
 inline std::int32_t i8_load32(const unsigned char* p) {
     std::int32_t v;
@@ -161,6 +206,8 @@ struct i8_v512 {
     static iv zero() { return _mm512_setzero_si512(); }
     static iv load(const std::uint8_t* p) { return _mm512_load_si512(reinterpret_cast<const void*>(p)); }
     static iv bcast(const unsigned char* p) { return _mm512_set1_epi32(i8_load32(p)); }
+    static iv flip(iv v) { return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80))); }  // q + 128 as unsigned
+    static iv sub(iv a, iv b) { return _mm512_sub_epi32(a, b); }
     // (maskz with all lanes: g++ 12 flags _mm512_cvtepi32_ps's _mm512_undefined_ps as maybe-uninitialized)
     static fv cvt(iv v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), v); }
 #if NOGGIN_CPU_VNNI512
@@ -188,6 +235,8 @@ struct i8_v256 {
     static iv zero() { return _mm256_setzero_si256(); }
     static iv load(const std::uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
     static iv bcast(const unsigned char* p) { return _mm256_set1_epi32(i8_load32(p)); }
+    static iv flip(iv v) { return _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80))); }
+    static iv sub(iv a, iv b) { return _mm256_sub_epi32(a, b); }
 #if NOGGIN_CPU_VNNI256
     static iv dp(iv acc, iv w, iv x) { return avx2::dpbusd(acc, w, x); }
     static fv to_float(iv acc) { return _mm256_cvtepi32_ps(acc); }
@@ -209,7 +258,7 @@ using i8_vec = i8_v256;
 #endif
 
 #if NOGGIN_SIMD_AVX2
-template <int NC>
+template <int NC, bool Q8>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     using V = i8_vec;
@@ -227,20 +276,37 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 #pragma GCC unroll 8
             for (int c = 0; c < NC; ++c) {
                 const typename V::iv xv = V::bcast(xb + c * ldx + offsetof(block_q8_1, qs) + 4 * s);
-                s0[c] = V::dp(s0[c], w0, xv);
-                s1[c] = V::dp(s1[c], w1, xv);
+                if constexpr (Q8) {
+                    const typename V::iv xu = V::flip(xv);
+                    s0[c] = V::dp(s0[c], xu, w0);
+                    s1[c] = V::dp(s1[c], xu, w1);
+                } else {
+                    s0[c] = V::dp(s0[c], w0, xv);
+                    s1[c] = V::dp(s1[c], w1, xv);
+                }
             }
         }
         const typename V::fv d0 = V::fload(p.d + b * i8_mr), d1 = V::fload(p.d + b * i8_mr + L);
-        const typename V::fv m0 = V::fload(p.m + b * i8_mr), m1 = V::fload(p.m + b * i8_mr + L);
+        if constexpr (Q8) {
+            const std::uint8_t* ws = reinterpret_cast<const std::uint8_t*>(p.wsum + b * i8_mr);
+            const typename V::iv c0 = V::load(ws), c1 = V::load(ws + 4 * L);
 #pragma GCC unroll 8
-        for (int c = 0; c < NC; ++c) {
-            const __m128 ds = i8_load_ds(xb + c * ldx);
-            const typename V::fv dx = V::splat0(ds), sx = V::splat0(_mm_movehdup_ps(ds));
-            acc0[c] = V::fmadd(V::to_float(s0[c]), V::mul(d0, dx), acc0[c]);
-            acc1[c] = V::fmadd(V::to_float(s1[c]), V::mul(d1, dx), acc1[c]);
-            acc0[c] = V::fmadd(m0, sx, acc0[c]);
-            acc1[c] = V::fmadd(m1, sx, acc1[c]);
+            for (int c = 0; c < NC; ++c) {
+                const typename V::fv dx = V::splat0(i8_load_ds(xb + c * ldx));
+                acc0[c] = V::fmadd(V::to_float(V::sub(s0[c], c0)), V::mul(d0, dx), acc0[c]);
+                acc1[c] = V::fmadd(V::to_float(V::sub(s1[c], c1)), V::mul(d1, dx), acc1[c]);
+            }
+        } else {
+            const typename V::fv m0 = V::fload(p.m + b * i8_mr), m1 = V::fload(p.m + b * i8_mr + L);
+#pragma GCC unroll 8
+            for (int c = 0; c < NC; ++c) {
+                const __m128 ds = i8_load_ds(xb + c * ldx);
+                const typename V::fv dx = V::splat0(ds), sx = V::splat0(_mm_movehdup_ps(ds));
+                acc0[c] = V::fmadd(V::to_float(s0[c]), V::mul(d0, dx), acc0[c]);
+                acc1[c] = V::fmadd(V::to_float(s1[c]), V::mul(d1, dx), acc1[c]);
+                acc0[c] = V::fmadd(m0, sx, acc0[c]);
+                acc1[c] = V::fmadd(m1, sx, acc1[c]);
+            }
         }
     }
     if (nr == i8_mr) {
@@ -265,9 +331,10 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
     }
 }
 #else
-// Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants,
-// so each block's term is the scalar reference dot's (d_w·d_x)·Σ(q_w − 8)·q_x, bit for bit.
-template <int NC>
+// Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants
+// (Q4_0's q − 8, Q8_0's as stored), so each block's term is the scalar reference dot's (d_w·d_x)·Σq_w·q_x,
+// bit for bit.
+template <int NC, bool Q8>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     float acc[NC][i8_mr] = {};
@@ -294,14 +361,15 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 }
 #endif
 
+template <bool Q8>
 inline void i8_kernel_n(int nc, const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y,
                         std::int64_t ldy, std::int64_t nr, bool first) {
     switch (nc) {
-        case 1: i8_kernel<1>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 2: i8_kernel<2>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 3: i8_kernel<3>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 4: i8_kernel<4 <= i8_nr ? 4 : 1>(p, nb, x, ldx, y, ldy, nr, first); break;
-        default: i8_kernel<5 <= i8_nr ? 5 : 1>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 1: i8_kernel<1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 2: i8_kernel<2, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 3: i8_kernel<3, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 4: i8_kernel<4 <= i8_nr ? 4 : 1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
+        default: i8_kernel<5 <= i8_nr ? 5 : 1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
     }
 }
 
@@ -315,6 +383,7 @@ struct i8_job {
     float* y;
 };
 
+template <bool Q8>
 inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
     const i8_job& j = *static_cast<const i8_job*>(ctx);
     const std::int64_t k = j.w->ne[0], rows = j.w->ne[1], blocks = k / 32;
@@ -324,7 +393,7 @@ inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) 
         const std::int64_t nr = std::min(i8_mr, rows - r0);
         for (std::int64_t b0 = 0; b0 < blocks; b0 += i8_kb) {
             const int nb = static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0));
-            i8_pack_q4_0(*j.w, r0, nr, b0, nb, panel);
+            i8_pack(*j.w, r0, nr, b0, nb, panel);
             if (b0 + i8_kb < blocks)  // the next panel of this tile, else the first of the next tile
                 i8_prefetch(*j.w, r0, nr, b0 + i8_kb, static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0 - i8_kb)));
             else if (tile + 1 < end)
@@ -332,10 +401,10 @@ inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) 
             const unsigned char* xk = j.x + static_cast<std::size_t>(b0) * sizeof(block_q8_1);
             std::int64_t c = 0;
             for (; c + i8_nr <= j.n_cols; c += i8_nr)
-                i8_kernel<i8_nr>(panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx, j.y + c * rows + r0, rows, nr,
+                i8_kernel<i8_nr, Q8>(panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx, j.y + c * rows + r0, rows, nr,
                                  b0 == 0);
             if (c < j.n_cols)
-                i8_kernel_n(static_cast<int>(j.n_cols - c), panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx,
+                i8_kernel_n<Q8>(static_cast<int>(j.n_cols - c), panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx,
                             j.y + c * rows + r0, rows, nr, b0 == 0);
         }
     }
@@ -357,7 +426,7 @@ inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_col
     if (n_cols == 0) return status();
     detail::i8_job job{&w, static_cast<const unsigned char*>(xq), activation_row_bytes(dtype::q8_1, k), n_cols, y};
     const std::size_t tiles = static_cast<std::size_t>((rows + detail::i8_mr - 1) / detail::i8_mr);
-    detail::run_dynamic(pool, tiles, detail::i8_task, &job);
+    detail::run_dynamic(pool, tiles, w.type == dtype::q8_0 ? detail::i8_task<true> : detail::i8_task<false>, &job);
     return status();
 }
 
