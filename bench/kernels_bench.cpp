@@ -1,13 +1,14 @@
 // bench/kernels_bench.cpp — matrix-vector speed of the CPU kernels against the memory read roofline.
 //
-//     noggin-bench-kernels [--mib 256] [--reps 3] [--cols 0] [--types Q4_0,Q8_0,...] [--rows 8960]
+//     noggin-bench-kernels [--mib 256] [--reps 3] [--cols 0] [--types Q4_0,Q8_0,...] [--rows 8960] [--k 1536]
 //                          [--pages small|huge] [--variants]
 //
 // For Q4_0, Q8_0, Q4_K, Q6_K, Q5_K and F16 weights shaped like DeepSeek-R1-Distill-Qwen-1.5B's FFN
-// (8960 rows × 1536; --rows changes the row count), times cpu::matmul with one activation column (decode)
-// on 1 and 2 threads and reports weight bytes read per second. The weights are replicated into enough
-// copies (≥ --mib MiB) that each pass streams from DRAM, not the L3 (a small --mib with a small --rows
-// keeps them in cache instead: the kernel's instruction-bound ceiling). The read bandwidth (AVX2 sum over
+// (8960 rows × 1536; --rows changes the row count, --k the row length: --rows 1536 --k 8960 is down's
+// shape), times cpu::matmul with one activation column (decode) on 1 and 2 threads and reports weight
+// bytes read per second. The weights are replicated into enough copies (≥ --mib MiB) that each pass
+// streams from DRAM, not the L3 (a small --mib with a small --rows keeps them in cache instead: the
+// kernel's instruction-bound ceiling). The read bandwidth (AVX2 sum over
 // a buffer of the same size) is measured in the same run, before and after, so the roofline share is a
 // ratio of numbers taken side by side; "same bytes" is the sum over the weight buffer itself.
 // --pages: the weight and bandwidth buffers on 4 KiB pages (default) or on transparent huge pages.
@@ -136,7 +137,7 @@ void matvec_variant(const variant& v, const noggin::tensor_view& w, const void* 
 int main(int argc, char** argv) {
     std::size_t mib = 256;
     int reps = 3;
-    std::int64_t cols = 0, rows = 8960;
+    std::int64_t cols = 0, rows = 8960, k = 1536;
     bool variants = false;
     noggin_bench::pages pg = noggin_bench::pages::small;
     std::string only;  // ",Q4_0,F16," or empty for all
@@ -147,11 +148,11 @@ int main(int argc, char** argv) {
         else if (v && !std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[++i]);
         else if (v && !std::strcmp(argv[i], "--cols")) cols = std::atoi(argv[++i]);
         else if (v && !std::strcmp(argv[i], "--rows")) rows = std::atoi(argv[++i]);
+        else if (v && !std::strcmp(argv[i], "--k")) k = std::atoi(argv[++i]);
         else if (v && !std::strcmp(argv[i], "--types")) only = std::string(",") + argv[++i] + ",";
         else if (v && !std::strcmp(argv[i], "--pages")) pg = !std::strcmp(argv[++i], "huge") ? noggin_bench::pages::huge : noggin_bench::pages::small;
     }
     const std::size_t min_bytes = mib << 20;
-    const std::int64_t k = 1536;
     std::printf("noggin-bench-kernels: matvec %lld rows x %lld, >= %zu MiB of weights per pass, best of %d, SIMD %s%s, %s pages\n",
                 static_cast<long long>(rows), static_cast<long long>(k), mib, reps,
                 NOGGIN_SIMD_AVX2 ? "AVX2" : (NOGGIN_SIMD_NEON ? "NEON" : "scalar"),

@@ -83,6 +83,20 @@ TEST_CASE("float dots handle n = 0 and every tail length") {
     }
 }
 
+TEST_CASE("F16 dots of long rows (the FFN down projection's k) match the reference") {
+    for (std::int64_t n : {4095, 4096, 4099, 8960, 8963}) {
+        CAPTURE(n);
+        const std::vector<float> w = noggin_test::random_floats(static_cast<std::size_t>(n), 13);
+        const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(n), 14);
+        std::vector<f16> wh(static_cast<std::size_t>(n));
+        cpu::f32_to_f16_row(w.data(), wh.data(), n);
+        double mag = 1e-30;
+        for (std::int64_t i = 0; i < n; ++i) mag += std::fabs(w[i] * x[i]);
+        const float fast = cpu::vec_dot(dtype::f16, n, wh.data(), x.data());
+        CHECK(std::fabs(fast - cpu::vec_dot_f16_ref(n, wh.data(), x.data())) <= 1e-6 * mag);
+    }
+}
+
 TEST_CASE("quantize_activations produces the reference quantizer's bytes") {
     for (std::uint32_t seed = 1; seed <= 5; ++seed) {
         std::vector<float> x = noggin_test::random_floats(32 * 37, seed, seed == 5 ? 1e-3f : 2.0f);

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -107,4 +108,50 @@ TEST_CASE("matmul_quantized_group is bit-equal to separate matmul_quantized call
     float y0[37], y1[1];
     float* const ym[2] = {y0, y1};
     CHECK_FALSE(cpu::matmul_quantized_group(mixed, ym, 2, q40.data(), 1, serial_thread_pool()).ok());
+}
+
+namespace {
+// Counts how often each item is visited (items of one run_dynamic call).
+struct visit_counter {
+    std::vector<std::atomic<int>>* hits;
+};
+void count_visits(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
+    auto& h = *static_cast<visit_counter*>(ctx)->hits;
+    for (std::size_t i = begin; i < end; ++i) h[i].fetch_add(1, std::memory_order_relaxed);
+}
+// A host "job system" that runs the parts one by one, last part first: the first task to run owns the
+// last range and must take every other range from its back (a worker that never woke up).
+struct reversed_pool {
+    std::size_t concurrency;
+    thread_pool hook() {
+        thread_pool h;
+        h.parallel_for = [](void* user, std::size_t n, parallel_task task, void* ctx) {
+            (void)user;
+            for (std::size_t p = n; p-- > 0;) task(ctx, p, p + 1, 0);
+        };
+        h.concurrency = concurrency;
+        h.user = this;
+        return h;
+    }
+};
+}  // namespace
+
+TEST_CASE("run_dynamic visits every item exactly once (own ranges, stealing from the back, > 64 parts)") {
+    default_thread_pool two(2), three(3);
+    reversed_pool rev4{4}, rev70{70};
+    const thread_pool pools[] = {serial_thread_pool(), two.hook(), three.hook(), rev4.hook(), rev70.hook()};
+    for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{64}, std::size_t{100},
+                          std::size_t{1001}}) {
+        for (std::size_t p = 0; p < sizeof pools / sizeof pools[0]; ++p) {
+            CAPTURE(n);
+            CAPTURE(p);
+            std::vector<std::atomic<int>> hits(n);
+            for (auto& h : hits) h.store(0);
+            visit_counter vc{&hits};
+            cpu::detail::run_dynamic(pools[p], n, count_visits, &vc);
+            int wrong = 0;
+            for (auto& h : hits) wrong += h.load() != 1;
+            CHECK(wrong == 0);
+        }
+    }
 }
