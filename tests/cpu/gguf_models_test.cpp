@@ -84,7 +84,7 @@ TEST_CASE("dequantized llama-small-<type>.gguf tensors match the F32 master") {
     CHECK(checked > 100);
 }
 
-TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 matrix of {llama,qwen2}-small-{q4_0,q8_0}.gguf equals the per-column dots") {
+TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 / Q4_K matrix of {llama,qwen2}-small-{q4_0,q8_0,q4_k_m}.gguf equals the per-column dots") {
     const auto dir = noggin_test::shared_dir();
     if (!dir) {
         NOGGIN_SKIP_WITHOUT_SHARED();
@@ -92,7 +92,8 @@ TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 matrix of {llama,qwen2}-small-{q4_0,q8
     }
     default_thread_pool two(2);
     int checked = 0;
-    for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf", "llama-small-q8_0.gguf", "qwen2-small-q8_0.gguf"}) {
+    for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf", "llama-small-q8_0.gguf", "qwen2-small-q8_0.gguf",
+                             "llama-small-q4_k_m.gguf", "qwen2-small-q4_k_m.gguf"}) {
         result<gguf::file> f = gguf::file::open(*dir + "/models/" + name);
         REQUIRE_MESSAGE(f.ok(), name);
         for (const gguf::tensor_info& t : f->tensors()) {
@@ -102,8 +103,9 @@ TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 matrix of {llama,qwen2}-small-{q4_0,q8
             CAPTURE(what);
             const std::int64_t k = w.ne[0], rows = w.ne[1], n_cols = 37;  // a prompt batch with a column tail
             const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 11);
-            std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_1, k) * static_cast<std::size_t>(n_cols));
-            cpu::quantize_columns(dtype::q8_1, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+            const dtype act = cpu::vec_dot_type(t.type);
+            std::vector<unsigned char> xq(cpu::activation_row_bytes(act, k) * static_cast<std::size_t>(n_cols));
+            cpu::quantize_columns(act, x.data(), n_cols, k, xq.data(), serial_thread_pool());
             std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
             REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), two.hook()).ok());
             REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
@@ -111,6 +113,6 @@ TEST_CASE("gemm_int8 on every Q4_0 / Q8_0 matrix of {llama,qwen2}-small-{q4_0,q8
             ++checked;
         }
     }
-    MESSAGE("Q4_0 / Q8_0 matrices checked: ", checked);
-    CHECK(checked >= (cpu::gemm_int8_supported(dtype::q8_0) ? 40 : 20));
+    MESSAGE("integer-GEMM matrices checked: ", checked);
+    CHECK(checked >= (cpu::gemm_int8_supported(dtype::q8_0) ? 60 : 40));
 }

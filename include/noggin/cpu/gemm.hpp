@@ -4,7 +4,7 @@
 //     // W: ne = {k, rows}, any dtype; x: n_cols columns of k floats; y: n_cols columns of `rows` floats.
 //     if (n_cols >= noggin::cpu::gemm_min_cols) noggin::cpu::gemm(W, x, n_cols, y, pool);
 //
-//     // Or with the input in gemm_input_type(W.type) (Q8_1 for Q4_0: integer GEMM in gemm_int8.hpp):
+//     // Or with the input in gemm_input_type(W.type) (Q8_1 / Q8_K for the integer GEMM of gemm_int8.hpp):
 //     noggin::cpu::gemm_quantized(W, x_or_xq, n_cols, y, pool);
 //
 // Sections: tiling constants · panel packing · micro-kernel (xsimd / portable) · the threaded driver ·
@@ -249,16 +249,16 @@ inline status gemm(const tensor_view& w, const float* x, std::int64_t n_cols, fl
     return status();
 }
 
-// The activation format gemm_quantized takes for weights of type `w`: Q8_1 where an integer GEMM exists
-// (gemm_int8_supported: Q4_0, and Q8_0 where VNNI exists), f32 otherwise. Always either f32 or
-// vec_dot_type(w), so a caller that keeps its input quantized to vec_dot_type for the per-column dots can
-// hand the same buffer to the GEMM.
-inline dtype gemm_input_type(dtype w) { return gemm_int8_supported(w) ? dtype::q8_1 : dtype::f32; }
+// The activation format gemm_quantized takes for weights of type `w`: vec_dot_type(w) (Q8_1, or Q8_K for
+// Q4_K) where an integer GEMM exists (gemm_int8_supported: Q4_0, Q4_K, and Q8_0 where VNNI exists), f32
+// otherwise. So a caller that keeps its input quantized to vec_dot_type for the per-column dots can hand
+// the same buffer to the GEMM.
+inline dtype gemm_input_type(dtype w) { return gemm_int8_supported(w) ? vec_dot_type(w) : dtype::f32; }
 
-// y = W·x for n_cols columns with x in gemm_input_type(W.type): Q8_1 columns (activation_row_bytes apart,
-// as quantize_columns writes them) through gemm_int8, or plain f32 columns through gemm.
+// y = W·x for n_cols columns with x in gemm_input_type(W.type): quantized columns (activation_row_bytes
+// apart, as quantize_columns writes them) through gemm_int8, or plain f32 columns through gemm.
 inline status gemm_quantized(const tensor_view& w, const void* x, std::int64_t n_cols, float* y, const thread_pool& pool) {
-    if (gemm_input_type(w.type) == dtype::q8_1) return gemm_int8(w, x, n_cols, y, pool);
+    if (gemm_int8_supported(w.type)) return gemm_int8(w, x, n_cols, y, pool);
     return gemm(w, static_cast<const float*>(x), n_cols, y, pool);
 }
 

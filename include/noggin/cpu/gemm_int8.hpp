@@ -1,9 +1,9 @@
 // noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 and Q8_0
-// weights against Q8_1 activations (the format their dot products already take), weight rows unpacked
-// once per tile into row-interleaved int8 panels.
+// weights against Q8_1 activations, Q4_K against Q8_K (the formats their dot products already take,
+// vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
 //
-//     // xq: n_cols columns of Q8_1 activations, activation_row_bytes(q8_1, k) apart, e.g. from
-//     // noggin::cpu::quantize_columns(noggin::dtype::q8_1, x, n_cols, k, xq, pool).
+//     // xq: n_cols columns of activations in vec_dot_type(W.type), activation_row_bytes apart, e.g. from
+//     // noggin::cpu::quantize_columns(noggin::cpu::vec_dot_type(W.type), x, n_cols, k, xq, pool).
 //     if (noggin::cpu::gemm_int8_supported(W.type)) noggin::cpu::gemm_int8(W, xq, n_cols, y, pool);
 //
 // Sections: tiling constants · panel packing · micro-kernels (AVX-512, AVX2, portable) · the threaded
@@ -19,22 +19,26 @@
 //                       Q8_0 signed as stored;
 //   d[b][i]           = the row's block scale as float;
 //   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
-//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below).
+//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below);
+//   sc[b][i], mn[b][i], dmin[i] = Q4_K: sub-block b's 6-bit scale and min, the super-block's dmin (its d
+//                       in d[0][i]); a panel is exactly one Q4_K super-block (8 sub-blocks of 32).
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
 // acc += float(sum)·(d·d_x) (+ m·s_x for Q4_0). Accumulators: 2 vectors × NR columns of int32 sums and of
 // floats. vpdpbusd multiplies unsigned by signed bytes: Q4_0 weights are the unsigned side; for Q8_0 the
 // activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
-// wsum = 128·Σq_w is exactly Σq_x·q_w. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
+// wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
+// multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
+// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
 // int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤ 15) and
 // widened by one madd per block: the same integers. Q8_0 would saturate maddubs (255·127·2 > 2^15), so
 // without VNNI its batches stay on the float GEMM (gemm_int8_supported says which).
 //
 // Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
 // product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
-// d_w·d_x·Σq_w·q_x); only the float summation order over blocks differs, so gemm_int8 equals
-// matmul_quantized on the same Q8_1 input to float rounding (≈1e-7 relative), and both differ from the
+// d_w·d_x·Σq_w·q_x; vec_dot_q4_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum)); only the float summation order
+// over blocks differs, so gemm_int8 equals matmul_quantized on the same quantized input to float rounding (≈1e-7 relative), and both differ from the
 // exact product by the activation quantization (≈1e-2 relative for random data). Results do not depend on
 // the thread count.
 #pragma once
@@ -80,10 +84,15 @@ namespace cpu {
 #define NOGGIN_GEMM_INT8_Q8_0 1
 #endif
 
-// Weight types with an integer GEMM here (their activations are Q8_1, vec_dot_type's choice).
-inline bool gemm_int8_supported(dtype w) { return w == dtype::q4_0 || (w == dtype::q8_0 && NOGGIN_GEMM_INT8_Q8_0); }
+// Weight types with an integer GEMM here (their activations in vec_dot_type: Q8_1, or Q8_K for Q4_K).
+inline bool gemm_int8_supported(dtype w) {
+    return w == dtype::q4_0 || w == dtype::q4_k || (w == dtype::q8_0 && NOGGIN_GEMM_INT8_Q8_0);
+}
 
 namespace detail {
+// The weight layouts the panels take (one instantiation of the micro-kernel each).
+enum class i8_kind { q4_0, q8_0, q4_k };
+
 #if NOGGIN_GEMM_INT8_512
 constexpr std::int64_t i8_lanes = 16;  // int32 lanes (= weight rows) per vector
 constexpr int i8_nr = 6;               // columns per micro-kernel call (2·6 int + 2·6 float zmm accumulators)
@@ -104,6 +113,9 @@ struct i8_panel {
     alignas(64) float d[i8_kb * i8_mr];                   // [b][i] weight block scale
     alignas(64) float m[i8_kb * i8_mr];                   // [b][i] Q4_0: multiplier of the activation block sum
     alignas(64) std::int32_t wsum[i8_kb * i8_mr];         // [b][i] Q8_0: 128·Σ quants of the block
+    alignas(64) std::int32_t sc[i8_kb * i8_mr];           // [b][i] Q4_K: sub-block scale
+    alignas(64) std::int32_t mn[i8_kb * i8_mr];           // [b][i] Q4_K: sub-block min
+    alignas(64) float dmin[i8_mr];                        // [i] Q4_K: the super-block's dmin
 };
 
 // --- panel packing ----------------------------------------------------------------------------------------
@@ -148,9 +160,52 @@ inline void i8_pack_q8_0(const tensor_view& w, std::int64_t r0, std::int64_t nr,
     }
 }
 
-// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w (Q4_0 or Q8_0) into p; rows nr..MR-1 are zero.
+// Rows [r0, r0 + nr) of the Q4_K matrix w, super-block b0 / 8 (blocks b0..b0 + 7), into p.
+inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const block_q4_k& a = static_cast<const block_q4_k*>(w.row(r0 + i))[b0 / i8_kb];
+        p.d[i] = f16_to_f32(a.d);
+        p.dmin[i] = f16_to_f32(a.dmin);
+        for (int pair = 0; pair < 4; ++pair) {  // sub-blocks 2·pair (low nibbles) and 2·pair + 1 (high)
+            alignas(32) std::uint8_t t[2][32];
+#if NOGGIN_SIMD_AVX2
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * pair));
+            const __m256i lo = _mm256_set1_epi8(0x0f);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(t[0]), _mm256_and_si256(v, lo));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(t[1]), _mm256_and_si256(_mm256_srli_epi16(v, 4), lo));
+#else
+            for (int l = 0; l < 32; ++l)
+                t[0][l] = a.qs[32 * pair + l] & 0xf, t[1][l] = static_cast<std::uint8_t>(a.qs[32 * pair + l] >> 4);
+#endif
+            for (int h = 0; h < 2; ++h) {
+                const int b = 2 * pair + h;
+                int sc, mn;
+                unpack_scale_min_k4(a.scales, b, &sc, &mn);
+                p.sc[b * i8_mr + i] = sc;
+                p.mn[b * i8_mr + i] = mn;
+                std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
+                for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, t[h] + 4 * s, 4);
+            }
+        }
+    }
+    for (std::int64_t i = nr; i < i8_mr; ++i) p.d[i] = 0.0f, p.dmin[i] = 0.0f;
+    for (int b = 0; b < i8_kb; ++b)
+        for (std::int64_t i = nr; i < i8_mr; ++i) {
+            p.sc[b * i8_mr + i] = 0;
+            p.mn[b * i8_mr + i] = 0;
+            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
+        }
+}
+
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a Q4_K panel is one whole super-block); rows
+// nr..MR-1 are zero.
+template <i8_kind K>
 inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
-    if (w.type == dtype::q8_0)
+    if constexpr (K == i8_kind::q4_k) {
+        i8_pack_q4_k(w, r0, nr, b0, p);
+        return;
+    }
+    if constexpr (K == i8_kind::q8_0)
         i8_pack_q8_0(w, r0, nr, b0, nb, p);
     else
         i8_pack_q4_0(w, r0, nr, b0, nb, p);
@@ -170,9 +225,9 @@ inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std:
 // of the previous panel run, which take far longer than the memory latency.
 inline void i8_prefetch(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb) {
 #if NOGGIN_SIMD_AVX2
-    const std::size_t block_bytes = dtype_info(w.type).block_bytes;
-    const std::size_t first = static_cast<std::size_t>(b0) * block_bytes;
-    const std::size_t last = static_cast<std::size_t>(b0 + nb) * block_bytes;  // one past
+    const dtype_traits& t = dtype_info(w.type);
+    const auto bytes_at = [&](std::int64_t b) { return static_cast<std::size_t>(b * 32 / t.block_elements) * t.block_bytes; };
+    const std::size_t first = bytes_at(b0), last = bytes_at(b0 + nb);  // last: one past
     for (std::int64_t i = 0; i < nr; ++i) {
         const char* row = static_cast<const char*>(w.row(r0 + i));
         for (std::size_t o = first & ~std::size_t{63}; o < last; o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
@@ -210,19 +265,24 @@ struct i8_v512 {
     static iv sub(iv a, iv b) { return _mm512_sub_epi32(a, b); }
     // (maskz with all lanes: g++ 12 flags _mm512_cvtepi32_ps's _mm512_undefined_ps as maybe-uninitialized)
     static fv cvt(iv v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), v); }
+    static iv add32(iv a, iv b) { return _mm512_add_epi32(a, b); }
+    static iv mul32(iv a, iv b) { return _mm512_mullo_epi32(a, b); }
+    static iv set32(std::int32_t v) { return _mm512_set1_epi32(v); }
 #if NOGGIN_CPU_VNNI512
     static iv dp(iv acc, iv w, iv x) { return _mm512_dpbusd_epi32(acc, w, x); }
-    static fv to_float(iv acc) { return cvt(acc); }
+    static iv widen(iv acc) { return acc; }  // dp's sums as int32
 #else
     static iv dp(iv acc, iv w, iv x) { return _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, x)); }
-    static fv to_float(iv acc) { return cvt(_mm512_madd_epi16(acc, _mm512_set1_epi16(1))); }
+    static iv widen(iv acc) { return _mm512_madd_epi16(acc, _mm512_set1_epi16(1)); }
 #endif
+    static fv to_float(iv acc) { return cvt(widen(acc)); }
     static fv fzero() { return _mm512_setzero_ps(); }
     static fv fload(const float* p) { return _mm512_load_ps(p); }
     static fv floadu(const float* p) { return _mm512_loadu_ps(p); }
     static void fstoreu(float* p, fv v) { _mm512_storeu_ps(p, v); }
     static void fstore(float* p, fv v) { _mm512_store_ps(p, v); }
     static fv add(fv a, fv b) { return _mm512_add_ps(a, b); }
+    static fv fsub(fv a, fv b) { return _mm512_sub_ps(a, b); }
     static fv mul(fv a, fv b) { return _mm512_mul_ps(a, b); }
     static fv fmadd(fv a, fv b, fv c) { return _mm512_fmadd_ps(a, b, c); }
     static fv splat0(__m128 v) { return _mm512_set1_ps(_mm_cvtss_f32(v)); }  // (not broadcastss: same g++ 12 warning)
@@ -237,19 +297,25 @@ struct i8_v256 {
     static iv bcast(const unsigned char* p) { return _mm256_set1_epi32(i8_load32(p)); }
     static iv flip(iv v) { return _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80))); }
     static iv sub(iv a, iv b) { return _mm256_sub_epi32(a, b); }
+    static iv add32(iv a, iv b) { return _mm256_add_epi32(a, b); }
+    static iv mul32(iv a, iv b) { return _mm256_mullo_epi32(a, b); }
+    static iv set32(std::int32_t v) { return _mm256_set1_epi32(v); }
+    static fv cvt(iv v) { return _mm256_cvtepi32_ps(v); }
 #if NOGGIN_CPU_VNNI256
     static iv dp(iv acc, iv w, iv x) { return avx2::dpbusd(acc, w, x); }
-    static fv to_float(iv acc) { return _mm256_cvtepi32_ps(acc); }
+    static iv widen(iv acc) { return acc; }
 #else
     static iv dp(iv acc, iv w, iv x) { return _mm256_add_epi16(acc, _mm256_maddubs_epi16(w, x)); }
-    static fv to_float(iv acc) { return _mm256_cvtepi32_ps(_mm256_madd_epi16(acc, _mm256_set1_epi16(1))); }
+    static iv widen(iv acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
 #endif
+    static fv to_float(iv acc) { return cvt(widen(acc)); }
     static fv fzero() { return _mm256_setzero_ps(); }
     static fv fload(const float* p) { return _mm256_load_ps(p); }
     static fv floadu(const float* p) { return _mm256_loadu_ps(p); }
     static void fstoreu(float* p, fv v) { _mm256_storeu_ps(p, v); }
     static void fstore(float* p, fv v) { _mm256_store_ps(p, v); }
     static fv add(fv a, fv b) { return _mm256_add_ps(a, b); }
+    static fv fsub(fv a, fv b) { return _mm256_sub_ps(a, b); }
     static fv mul(fv a, fv b) { return _mm256_mul_ps(a, b); }
     static fv fmadd(fv a, fv b, fv c) { return _mm256_fmadd_ps(a, b, c); }
     static fv splat0(__m128 v) { return _mm256_broadcastss_ps(v); }
@@ -258,9 +324,96 @@ using i8_vec = i8_v256;
 #endif
 
 #if NOGGIN_SIMD_AVX2
-template <int NC, bool Q8>
+// y[c·ldy + i] = acc (first) or += acc, for the NC columns' two vectors of rows, i < nr.
+template <int NC>
+inline void i8_store(const typename i8_vec::fv* acc0, const typename i8_vec::fv* acc1, float* y, std::int64_t ldy,
+                     std::int64_t nr, bool first) {
+    using V = i8_vec;
+    constexpr std::int64_t L = i8_lanes;
+    if (nr == i8_mr) {
+        for (int c = 0; c < NC; ++c) {
+            float* yc = y + c * ldy;
+            if (first) {
+                V::fstoreu(yc, acc0[c]);
+                V::fstoreu(yc + L, acc1[c]);
+            } else {
+                V::fstoreu(yc, V::add(V::floadu(yc), acc0[c]));
+                V::fstoreu(yc + L, V::add(V::floadu(yc + L), acc1[c]));
+            }
+        }
+        return;
+    }
+    alignas(64) float t[i8_mr];
+    for (int c = 0; c < NC; ++c) {
+        V::fstore(t, acc0[c]);
+        V::fstore(t + L, acc1[c]);
+        float* yc = y + c * ldy;
+        for (std::int64_t i = 0; i < nr; ++i) yc[i] = first ? t[i] : yc[i] + t[i];
+    }
+}
+
+// Q4_K: one super-block (the whole panel), x at column 0's Q8_K block.
+template <int NC>
+inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
+                           std::int64_t nr, bool first) {
+    using V = i8_vec;
+    constexpr std::int64_t L = i8_lanes;
+    typename V::iv is0[NC], is1[NC];  // Σ_b sc_b·(Σ q_w·q_x over sub-block b), int32
+    for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
+    for (int b = 0; b < i8_kb; ++b) {
+        const std::uint8_t* q = p.qs + b * i8_block_bytes;
+        const unsigned char* xb = x + offsetof(block_q8_k, qs) + 32 * b;
+        typename V::iv s0[NC], s1[NC];
+        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
+#pragma GCC unroll 8
+            for (int c = 0; c < NC; ++c) {
+                const typename V::iv xv = V::bcast(xb + c * ldx + 4 * s);
+                s0[c] = V::dp(s0[c], w0, xv);
+                s1[c] = V::dp(s1[c], w1, xv);
+            }
+        }
+        const std::uint8_t* sc = reinterpret_cast<const std::uint8_t*>(p.sc + b * i8_mr);
+        const typename V::iv sc0 = V::load(sc), sc1 = V::load(sc + 4 * L);
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            is0[c] = V::add32(is0[c], V::mul32(V::widen(s0[c]), sc0));
+            is1[c] = V::add32(is1[c], V::mul32(V::widen(s1[c]), sc1));
+        }
+    }
+    const typename V::fv d0 = V::fload(p.d), d1 = V::fload(p.d + L);
+    const typename V::fv dm0 = V::fload(p.dmin), dm1 = V::fload(p.dmin + L);
+    typename V::fv acc0[NC], acc1[NC];
+    for (int c = 0; c < NC; ++c) {
+        const unsigned char* xc = x + c * ldx;
+        float dx;
+        std::int16_t bsums[16];
+        std::memcpy(&dx, xc + offsetof(block_q8_k, d), sizeof dx);
+        std::memcpy(bsums, xc + offsetof(block_q8_k, bsums), sizeof bsums);
+        typename V::iv m0 = V::zero(), m1 = V::zero();  // Σ_b mn_b·(sum of the column's 32 quants of sub-block b)
+        for (int b = 0; b < i8_kb; ++b) {
+            const std::uint8_t* mn = reinterpret_cast<const std::uint8_t*>(p.mn + b * i8_mr);
+            const typename V::iv bs = V::set32(bsums[2 * b] + bsums[2 * b + 1]);
+            m0 = V::add32(m0, V::mul32(V::load(mn), bs));
+            m1 = V::add32(m1, V::mul32(V::load(mn + 4 * L), bs));
+        }
+        const typename V::fv vdx = V::splat0(_mm_set_ss(dx));
+        acc0[c] = V::mul(vdx, V::fsub(V::mul(d0, V::cvt(is0[c])), V::mul(dm0, V::cvt(m0))));
+        acc1[c] = V::mul(vdx, V::fsub(V::mul(d1, V::cvt(is1[c])), V::mul(dm1, V::cvt(m1))));
+    }
+    i8_store<NC>(acc0, acc1, y, ldy, nr, first);
+}
+
+template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
+    if constexpr (K == i8_kind::q4_k) {
+        i8_kernel_q4_k<NC>(p, x, ldx, y, ldy, nr, first);
+        return;
+    }
+    constexpr bool Q8 = K == i8_kind::q8_0;
     using V = i8_vec;
     constexpr std::int64_t L = i8_lanes;
     typename V::fv acc0[NC], acc1[NC];
@@ -309,35 +462,34 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
             }
         }
     }
-    if (nr == i8_mr) {
-        for (int c = 0; c < NC; ++c) {
-            float* yc = y + c * ldy;
-            if (first) {
-                V::fstoreu(yc, acc0[c]);
-                V::fstoreu(yc + L, acc1[c]);
-            } else {
-                V::fstoreu(yc, V::add(V::floadu(yc), acc0[c]));
-                V::fstoreu(yc + L, V::add(V::floadu(yc + L), acc1[c]));
-            }
-        }
-        return;
-    }
-    alignas(64) float t[i8_mr];
-    for (int c = 0; c < NC; ++c) {
-        V::fstore(t, acc0[c]);
-        V::fstore(t + L, acc1[c]);
-        float* yc = y + c * ldy;
-        for (std::int64_t i = 0; i < nr; ++i) yc[i] = first ? t[i] : yc[i] + t[i];
-    }
+    i8_store<NC>(acc0, acc1, y, ldy, nr, first);
 }
 #else
 // Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants
 // (Q4_0's q − 8, Q8_0's as stored), so each block's term is the scalar reference dot's (d_w·d_x)·Σq_w·q_x,
-// bit for bit.
-template <int NC, bool Q8>
+// bit for bit; Q4_K's super-block term is vec_dot_q4_k_ref's.
+template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     float acc[NC][i8_mr] = {};
+    if constexpr (K == i8_kind::q4_k) {
+        for (int c = 0; c < NC; ++c) {
+            const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
+            for (std::int64_t i = 0; i < i8_mr; ++i) {
+                std::int32_t sum = 0, mins = 0;
+                for (int b = 0; b < i8_kb; ++b) {
+                    std::int32_t sq = 0;
+                    for (int s = 0; s < 8; ++s)
+                        for (int e = 0; e < 4; ++e)
+                            sq += p.qs[b * i8_block_bytes + s * i8_step_bytes + i * 4 + e] * xc.qs[32 * b + 4 * s + e];
+                    sum += p.sc[b * i8_mr + i] * sq;
+                    mins += p.mn[b * i8_mr + i] * (xc.bsums[2 * b] + xc.bsums[2 * b + 1]);
+                }
+                acc[c][i] = xc.d * (p.d[i] * static_cast<float>(sum) - p.dmin[i] * static_cast<float>(mins));
+            }
+        }
+        nb = 0;  // (the loop below is the 32-element block types')
+    }
     for (int b = 0; b < nb; ++b) {
         const std::uint8_t* q = p.qs + b * i8_block_bytes;
         for (int c = 0; c < NC; ++c) {
@@ -361,15 +513,15 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 }
 #endif
 
-template <bool Q8>
+template <i8_kind K>
 inline void i8_kernel_n(int nc, const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y,
                         std::int64_t ldy, std::int64_t nr, bool first) {
     switch (nc) {
-        case 1: i8_kernel<1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 2: i8_kernel<2, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 3: i8_kernel<3, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
-        case 4: i8_kernel<4 <= i8_nr ? 4 : 1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
-        default: i8_kernel<5 <= i8_nr ? 5 : 1, Q8>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 1: i8_kernel<1, K>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 2: i8_kernel<2, K>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 3: i8_kernel<3, K>(p, nb, x, ldx, y, ldy, nr, first); break;
+        case 4: i8_kernel<4 <= i8_nr ? 4 : 1, K>(p, nb, x, ldx, y, ldy, nr, first); break;
+        default: i8_kernel<5 <= i8_nr ? 5 : 1, K>(p, nb, x, ldx, y, ldy, nr, first); break;
     }
 }
 
@@ -377,13 +529,15 @@ inline void i8_kernel_n(int nc, const i8_panel& p, int nb, const unsigned char* 
 
 struct i8_job {
     const tensor_view* w;
-    const unsigned char* x;  // Q8_1 columns
+    const unsigned char* x;  // columns in vec_dot_type(w->type): Q8_1 or Q8_K
     std::size_t ldx;         // bytes between columns
+    std::size_t x_block_bytes;  // bytes of one activation block
+    int x_block_blocks;         // 32-element blocks per activation block (Q8_1 1, Q8_K 8)
     std::int64_t n_cols;
     float* y;
 };
 
-template <bool Q8>
+template <i8_kind K>
 inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) {
     const i8_job& j = *static_cast<const i8_job*>(ctx);
     const std::int64_t k = j.w->ne[0], rows = j.w->ne[1], blocks = k / 32;
@@ -393,26 +547,27 @@ inline void i8_task(void* ctx, std::size_t begin, std::size_t end, std::size_t) 
         const std::int64_t nr = std::min(i8_mr, rows - r0);
         for (std::int64_t b0 = 0; b0 < blocks; b0 += i8_kb) {
             const int nb = static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0));
-            i8_pack(*j.w, r0, nr, b0, nb, panel);
+            i8_pack<K>(*j.w, r0, nr, b0, nb, panel);
             if (b0 + i8_kb < blocks)  // the next panel of this tile, else the first of the next tile
                 i8_prefetch(*j.w, r0, nr, b0 + i8_kb, static_cast<int>(std::min<std::int64_t>(i8_kb, blocks - b0 - i8_kb)));
             else if (tile + 1 < end)
                 i8_prefetch(*j.w, r0 + i8_mr, std::min(i8_mr, rows - r0 - i8_mr), 0, static_cast<int>(std::min<std::int64_t>(i8_kb, blocks)));
-            const unsigned char* xk = j.x + static_cast<std::size_t>(b0) * sizeof(block_q8_1);
+            const unsigned char* xk = j.x + static_cast<std::size_t>(b0 / j.x_block_blocks) * j.x_block_bytes;
             std::int64_t c = 0;
             for (; c + i8_nr <= j.n_cols; c += i8_nr)
-                i8_kernel<i8_nr, Q8>(panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx, j.y + c * rows + r0, rows, nr,
+                i8_kernel<i8_nr, K>(panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx, j.y + c * rows + r0, rows, nr,
                                  b0 == 0);
             if (c < j.n_cols)
-                i8_kernel_n<Q8>(static_cast<int>(j.n_cols - c), panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx,
+                i8_kernel_n<K>(static_cast<int>(j.n_cols - c), panel, nb, xk + static_cast<std::size_t>(c) * j.ldx, j.ldx,
                             j.y + c * rows + r0, rows, nr, b0 == 0);
         }
     }
 }
 }  // namespace detail
 
-// y = W·x for n_cols columns given as Q8_1 activations (xq: column c at xq + c·activation_row_bytes(q8_1, k),
-// as quantize_columns writes them); y column c at y + c·rows. W 2-D of a type gemm_int8_supported accepts.
+// y = W·x for n_cols columns given as activations in vec_dot_type(W.type) (xq: column c at
+// xq + c·activation_row_bytes(vec_dot_type, k), as quantize_columns writes them); y column c at y + c·rows.
+// W 2-D of a type gemm_int8_supported accepts.
 // Tiles of detail::i8_mr rows handed out dynamically on the pool.
 inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_cols, float* y, const thread_pool& pool) {
     const std::int64_t k = w.ne[0], rows = w.ne[1];
@@ -421,12 +576,21 @@ inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_col
     if (w.ne[2] != 1 || w.ne[3] != 1) return status(status_code::invalid_argument, "gemm_int8: weight must be 2-D");
     if (k <= 0 || rows <= 0 || n_cols < 0 || w.data == nullptr || (n_cols > 0 && (xq == nullptr || y == nullptr)))
         return status(status_code::invalid_argument, "gemm_int8: empty or null operand");
-    if (k % 32 != 0)
+    if (k % dtype_info(w.type).block_elements != 0)
         return status(status_code::invalid_argument, str("gemm_int8: row length ", k, " is not a whole number of blocks"));
     if (n_cols == 0) return status();
-    detail::i8_job job{&w, static_cast<const unsigned char*>(xq), activation_row_bytes(dtype::q8_1, k), n_cols, y};
+    const dtype act = vec_dot_type(w.type);
+    const dtype_traits& at = dtype_info(act);
+    detail::i8_job job{&w, static_cast<const unsigned char*>(xq), activation_row_bytes(act, k), at.block_bytes,
+                       static_cast<int>(at.block_elements / 32), n_cols, y};
     const std::size_t tiles = static_cast<std::size_t>((rows + detail::i8_mr - 1) / detail::i8_mr);
-    detail::run_dynamic(pool, tiles, w.type == dtype::q8_0 ? detail::i8_task<true> : detail::i8_task<false>, &job);
+    using detail::i8_kind;
+    using detail::i8_task;
+    detail::run_dynamic(pool, tiles,
+                        w.type == dtype::q4_k   ? i8_task<i8_kind::q4_k>
+                        : w.type == dtype::q8_0 ? i8_task<i8_kind::q8_0>
+                                                : i8_task<i8_kind::q4_0>,
+                        &job);
     return status();
 }
 

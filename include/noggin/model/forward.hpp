@@ -440,7 +440,7 @@ struct shared_input {
 };
 
 // Batches of at least cpu::gemm_min_cols columns go through the panel GEMM (weights unpacked once per row,
-// not once per column; its input in cpu::gemm_input_type: Q8_1 for the integer GEMM, else floats);
+// not once per column; its input in cpu::gemm_input_type: Q8_1 / Q8_K for the integer GEMM, else floats);
 // smaller ones through the per-column quantized dots.
 // Each makes exactly one cpu::detail::run_dynamic call (one tiled operation of a pausable pass); the
 // activation quantization goes through thread_pool::run (outside the tile control) and is redone when a
