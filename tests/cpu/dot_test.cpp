@@ -97,6 +97,29 @@ TEST_CASE("F16 dots of long rows (the FFN down projection's k) match the referen
     }
 }
 
+#if NOGGIN_CPU_Q8_0_SIDE
+TEST_CASE("Q8_0 decode dot with column side data is bit-equal to the plain Q8_0 dot (incl. -128 quants)") {
+    for (std::int64_t count : {1, 3, 4, 5, 7, 8, 33, 48, 280}) {
+        const std::int64_t n = count * 32;
+        CAPTURE(n);
+        const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(n), 120u + static_cast<std::uint32_t>(n));
+        std::vector<unsigned char> w(bytes_of(dtype::q8_0, n));
+        REQUIRE(cpu::quantize_row(dtype::q8_0, wf.data(), w.data(), n));
+        block_q8_0* wb = reinterpret_cast<block_q8_0*>(w.data());
+        wb[0].qs[0] = -128;  // the quantizer never writes it; a file may
+        wb[count - 1].qs[31] = -128;
+        const std::vector<float> xf = noggin_test::random_floats(static_cast<std::size_t>(n), 121u + static_cast<std::uint32_t>(n), 2.0f);
+        std::vector<unsigned char> x(bytes_of(dtype::q8_1, n));
+        REQUIRE(cpu::quantize_activations(dtype::q8_1, xf.data(), x.data(), n));
+        // (activation quants stay in ±127: the plain dot's vpsignb would wrap −(−128))
+        std::vector<std::int32_t> c(static_cast<std::size_t>(count));
+        std::vector<float> d(static_cast<std::size_t>(count));
+        cpu::q8_0_side(reinterpret_cast<const block_q8_1*>(x.data()), count, c.data(), d.data());
+        CHECK(cpu::vec_dot_q8_0_side(n, w.data(), x.data(), c.data(), d.data()) == cpu::vec_dot_q8_0_avx2(n, w.data(), x.data()));
+    }
+}
+#endif
+
 TEST_CASE("quantize_activations produces the reference quantizer's bytes") {
     for (std::uint32_t seed = 1; seed <= 5; ++seed) {
         std::vector<float> x = noggin_test::random_floats(32 * 37, seed, seed == 5 ? 1e-3f : 2.0f);

@@ -748,6 +748,57 @@ inline float vec_dot_q8_1_avx2(std::int64_t n, const void* w, const void* x) {
     return detail::dot_q8_avx2(n, static_cast<const block_q8_1*>(w), static_cast<const block_q8_1*>(x));
 }
 
+// --- Q8_0 decode dot with per-column side data (VNNI) ----------------------------------------------------
+// The activation column of a decode step is shared by every row, so what only depends on it is computed
+// once per matmul (q8_0_side): per block the float d_x and c = −128·Σq_x. The row kernel then feeds the
+// weights to vpdpbusd as w ^ 0x80 (= w + 128 as u8, exact for every int8, −128 included) against the
+// signed activation quants, and c takes the 128·Σq_x back out of each block's integer sum: per block 2 loads,
+// 1 xor, 1 vpdpbusd instead of 2 loads, 2 vpsignb, 1 vpdpbusd, and per 4 blocks one 16-byte load of d_x
+// instead of unpacking 4 Q8_1 headers. The block sums are the same integers as dot_q8_avx2's and the
+// float steps are the same operations in the same order, so the result is bit-equal to
+// vec_dot_q8_0_avx2 (the tests check it). Only with vpdpbusd: maddubs would saturate (w + 128)·x.
+#if NOGGIN_SIMD_AVX2 && NOGGIN_CPU_VNNI256 && !defined(NOGGIN_NO_Q8_0_SIDE)
+#define NOGGIN_CPU_Q8_0_SIDE 1
+#else
+#define NOGGIN_CPU_Q8_0_SIDE 0
+#endif
+
+#if NOGGIN_CPU_Q8_0_SIDE
+// Side data of nb Q8_1 blocks: c[j] = −128·Σ qs, d[j] = d as float.
+inline void q8_0_side(const block_q8_1* x, std::int64_t nb, std::int32_t* c, float* d) {
+    for (std::int64_t j = 0; j < nb; ++j) {
+        const __m256i q = avx2::loadu(x[j].qs);
+        // Σ over bytes of (q ^ 0x80) = Σ (q + 128): four 64-bit partial sums from vpsadbw
+        const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))), _mm256_setzero_si256());
+        const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+        const std::int64_t biased = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
+        c[j] = static_cast<std::int32_t>(-128 * (biased - 128 * 32));
+        d[j] = avx2::half(x[j].d);
+    }
+}
+inline float vec_dot_q8_0_side(std::int64_t n, const void* w, const void* x, const std::int32_t* c, const float* d) {
+    const block_q8_0* a = static_cast<const block_q8_0*>(w);
+    const block_q8_1* b = static_cast<const block_q8_1*>(x);
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    __m128 acc = _mm_setzero_ps();
+    const std::int64_t nb = n / 32;
+    std::int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const __m256i p0 = avx2::dpbusd(_mm256_setzero_si256(), _mm256_xor_si256(avx2::loadu(a[i].qs), flip), avx2::loadu(b[i].qs));
+        const __m256i p1 = avx2::dpbusd(_mm256_setzero_si256(), _mm256_xor_si256(avx2::loadu(a[i + 1].qs), flip), avx2::loadu(b[i + 1].qs));
+        const __m256i p2 = avx2::dpbusd(_mm256_setzero_si256(), _mm256_xor_si256(avx2::loadu(a[i + 2].qs), flip), avx2::loadu(b[i + 2].qs));
+        const __m256i p3 = avx2::dpbusd(_mm256_setzero_si256(), _mm256_xor_si256(avx2::loadu(a[i + 3].qs), flip), avx2::loadu(b[i + 3].qs));
+        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+        const __m128i sums = _mm_add_epi32(_mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)),
+                                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + i)));
+        acc = _mm_fmadd_ps(_mm_mul_ps(detail::load_d4(a + i), _mm_loadu_ps(d + i)), _mm_cvtepi32_ps(sums), acc);
+    }
+    float sum = detail::hsum128(acc);
+    for (; i < nb; ++i) sum = detail::q8_tail_add(sum, a[i], b[i]);
+    return sum;
+}
+#endif
+
 // --- 4-row quant dots (AVX2) ----------------------------------------------------------------------------
 // Four consecutive weight rows (`row_stride` bytes apart) against one activation column: the activation
 // blocks and their scales are loaded once for the four rows. Each row is summed in exactly the order

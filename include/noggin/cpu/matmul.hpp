@@ -298,11 +298,42 @@ struct matmul_job {
     std::size_t x_stride;    // bytes between activation columns
     std::int64_t n_cols;
     float* y;
+    // One Q8_0 column with its side data (vec_dot_q8_0_side), or nullptr: the generic dots.
+    const std::int32_t* q8_side_c = nullptr;
+    const float* q8_side_d = nullptr;
 };
+
+// Side data of one Q8_1 column for Q8_0 weights (decode), on the caller's stack: rows up to
+// q8_side_max_blocks · 32 elements; longer rows use the generic dot.
+constexpr std::int64_t q8_side_max_blocks = 1024;
+struct q8_side_buffer {
+    alignas(64) std::int32_t c[q8_side_max_blocks];
+    alignas(64) float d[q8_side_max_blocks];
+};
+// Point `j` at side data for its column when its weights are Q8_0, it has one column and the data is
+// computed here (once, into `buf`, shared by every job of a group: `*filled`).
+inline void use_q8_side(matmul_job& j, dtype w, q8_side_buffer& buf, bool* filled) {
+#if NOGGIN_CPU_Q8_0_SIDE
+    if (w != dtype::q8_0 || j.n_cols != 1 || j.k / 32 > q8_side_max_blocks) return;
+    if (!*filled) q8_0_side(reinterpret_cast<const block_q8_1*>(j.x), j.k / 32, buf.c, buf.d);
+    *filled = true;
+    j.q8_side_c = buf.c;
+    j.q8_side_d = buf.d;
+#else
+    (void)j, (void)w, (void)buf, (void)filled;
+#endif
+}
 
 inline void matmul_tile(const matmul_job& j, std::size_t tile) {
     const std::int64_t r0 = static_cast<std::int64_t>(tile) * matmul_tile_rows;
     const std::int64_t r1 = std::min(r0 + matmul_tile_rows, j.rows);
+#if NOGGIN_CPU_Q8_0_SIDE
+    if (j.q8_side_c != nullptr) {
+        for (std::int64_t r = r0; r < r1; ++r)
+            j.y[r] = vec_dot_q8_0_side(j.k, j.w + static_cast<std::uint64_t>(r) * j.w_stride, j.x, j.q8_side_c, j.q8_side_d);
+        return;
+    }
+#endif
     for (std::int64_t c0 = 0; c0 < j.n_cols; c0 += matmul_tile_cols) {
         const std::int64_t c1 = std::min(c0 + matmul_tile_cols, j.n_cols);
         std::int64_t r = r0;
@@ -375,6 +406,9 @@ inline status matmul_quantized(const tensor_view& w, const void* xq, std::int64_
                            act == dtype::f32 ? static_cast<std::size_t>(k) * sizeof(float) : activation_row_bytes(act, k),
                            n_cols,
                            y};
+    detail::q8_side_buffer side;
+    bool side_filled = false;
+    detail::use_q8_side(job, w.type, side, &side_filled);
     detail::run_dynamic(pool, detail::matmul_tiles(rows), detail::matmul_task, &job);
     return status();
 }
@@ -413,6 +447,9 @@ inline status matmul_quantized_group(const tensor_view* const* w, float* const* 
         g.first_tile[i + 1] = g.first_tile[i] + detail::matmul_tiles(rows);
     }
     if (n_cols == 0) return status();
+    detail::q8_side_buffer side;
+    bool side_filled = false;
+    for (int i = 0; i < count; ++i) detail::use_q8_side(g.jobs[i], w[i]->type, side, &side_filled);
     detail::run_dynamic(pool, g.first_tile[count], detail::matmul_group_task, &g);
     return status();
 }
