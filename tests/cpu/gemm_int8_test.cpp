@@ -1,10 +1,11 @@
 // Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the Q4_0 and Q8_0 × Q8_1
-// and Q4_K × Q8_K integer GEMM against the per-column dots on the same quantized input (matmul_quantized:
+// and Q4_K / Q6_K × Q8_K integer GEMM against the per-column dots on the same quantized input (matmul_quantized:
 // equal to float rounding) and against the double-precision dequantize-then-multiply reference (matmul_ref: the
 // activation quantization error), with row counts that leave partial tiles, k that leaves a partial panel,
 // column counts that leave every micro-kernel tail, the int16 worst case of the non-VNNI path (Q4_0, Q4_K),
-// Q8_0's extreme quants (the unsigned offset and its correction), and identical results on 1 and 2 threads.
-// Q8_0 runs where this build's kernel sums it exactly (gemm_int8_supported; not on AVX2 without VNNI).
+// Q8_0's and Q6_K's extreme quants (the unsigned offset and its correction), and identical results on 1 and
+// 2 threads. Q8_0 and Q6_K run where this build's kernel sums them exactly (gemm_int8_supported; not on AVX2
+// without VNNI).
 #include "noggin/cpu/gemm_int8.hpp"
 
 #include <doctest/doctest.h>
@@ -83,8 +84,8 @@ int check_against_dots(dtype t) {
 
 }  // namespace
 
-TEST_CASE("gemm_int8 Q4_0, Q8_0 and Q4_K equal the per-column dots to float rounding, odd sizes and tails") {
-    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k}) {
+TEST_CASE("gemm_int8 Q4_0, Q8_0, Q4_K and Q6_K equal the per-column dots to float rounding, odd sizes and tails") {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::q6_k}) {
         if (!cpu::gemm_int8_supported(t)) {
             MESSAGE("no exact integer GEMM for ", std::string(dtype_name(t)),
                     " in this build (AVX2 without VNNI): the float GEMM takes it");
@@ -156,6 +157,35 @@ TEST_CASE("gemm_int8 Q4_K at the int16 worst case and the largest scales (all qu
     for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
 }
 
+TEST_CASE("gemm_int8 Q6_K is exact at extreme quants (q 0 and 63, scales 127 and -128, activations -128 / 127)") {
+    if (!cpu::gemm_int8_supported(dtype::q6_k)) {
+        MESSAGE("no exact integer GEMM for Q6_K in this build (AVX2 without VNNI): nothing to test");
+        return;
+    }
+    const std::int64_t k = 768, rows = 35, n_cols = 7;
+    std::vector<block_q6_k> wb(static_cast<std::size_t>(k / 256 * rows));
+    for (std::size_t i = 0; i < wb.size(); ++i) {
+        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
+        const std::uint8_t bits = (i % 4 == 1) ? 0x00 : 0xff;  // every q 0 (−32) or 63 (+31)
+        for (std::uint8_t& q : wb[i].ql) q = bits;
+        for (std::uint8_t& q : wb[i].qh) q = bits;
+        for (int g = 0; g < 16; ++g) wb[i].scales[g] = static_cast<std::int8_t>((g + static_cast<int>(i)) % 2 == 0 ? 127 : -128);
+    }
+    const tensor_view w = tensor_view::contiguous(dtype::q6_k, wb.data(), {k, rows});
+    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 16 + c) % 3 == 0) ? -1.0f : 1.0f;
+    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
+    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+    float largest = 0.0f;
+    for (float v : dots) largest = std::max(largest, std::fabs(v));
+    REQUIRE(largest > 0.0f);
+    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+}
+
 TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activations, the offset's edges)") {
     if (!cpu::gemm_int8_supported(dtype::q8_0)) {
         MESSAGE("no exact integer GEMM for Q8_0 in this build (AVX2 without VNNI): nothing to test");
@@ -200,7 +230,7 @@ TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activati
         }
 }
 
-TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4_K (and Q8_0 with VNNI), floats through gemm otherwise") {
+TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4_K (and Q8_0, Q6_K with VNNI), floats through gemm otherwise") {
     CHECK(cpu::gemm_input_type(dtype::q4_0) == dtype::q8_1);
     CHECK(cpu::gemm_input_type(dtype::q4_k) == dtype::q8_k);
     CHECK(cpu::gemm_input_type(dtype::q8_0) == (cpu::gemm_int8_supported(dtype::q8_0) ? dtype::q8_1 : dtype::f32));
@@ -211,7 +241,7 @@ TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4
     const std::int64_t k = 256, rows = 19, n_cols = 9;
     const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 3);
     const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 4);
-    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::q6_k, dtype::f16}) {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::q6_k, dtype::q5_k, dtype::f16}) {
         std::vector<unsigned char> wq = quantize_matrix(t, wf, k, rows);
         const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
         std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), want(y.size());

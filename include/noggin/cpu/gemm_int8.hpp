@@ -1,6 +1,6 @@
 // noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 and Q8_0
-// weights against Q8_1 activations, Q4_K against Q8_K (the formats their dot products already take,
-// vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
+// weights against Q8_1 activations, Q4_K and Q6_K against Q8_K (the formats their dot products already
+// take, vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
 //
 //     // xq: n_cols columns of activations in vec_dot_type(W.type), activation_row_bytes apart, e.g. from
 //     // noggin::cpu::quantize_columns(noggin::cpu::vec_dot_type(W.type), x, n_cols, k, xq, pool).
@@ -16,12 +16,13 @@
 // Panel (per tile of MR weight rows and up to 8 blocks of 32 elements, on the calling thread's stack):
 //   qs[b][s][i][0..3] = quants 4s..4s+3 of block b of row i, so one 64-byte (32-byte) load holds 4
 //                       consecutive elements of 16 (8) rows: Q4_0 unsigned 0..15 (offset not applied),
-//                       Q8_0 signed as stored;
+//                       Q8_0 signed as stored, Q6_K signed q − 32;
 //   d[b][i]           = the row's block scale as float;
 //   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
-//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below);
+//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below); Q6_K: wsum[g][i] of 16-element group g;
 //   sc[b][i], mn[b][i], dmin[i] = Q4_K: sub-block b's 6-bit scale and min, the super-block's dmin (its d
-//                       in d[0][i]); a panel is exactly one Q4_K super-block (8 sub-blocks of 32).
+//                       in d[0][i]); Q6_K: sc[g][i] the 8-bit scale of group g. A panel is exactly one
+//                       Q4_K / Q6_K super-block (8 sub-blocks of 32).
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
@@ -30,14 +31,15 @@
 // activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
 // wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
 // multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
-// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
+// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does. Q6_K: signed q − 32 against q_x +
+// 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
 // int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤ 15) and
-// widened by one madd per block: the same integers. Q8_0 would saturate maddubs (255·127·2 > 2^15), so
-// without VNNI its batches stay on the float GEMM (gemm_int8_supported says which).
+// widened by one madd per block: the same integers. Q8_0 and Q6_K would saturate maddubs (255·127·2 > 2^15),
+// so without VNNI their batches stay on the float GEMM (gemm_int8_supported says which).
 //
 // Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
 // product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
-// d_w·d_x·Σq_w·q_x; vec_dot_q4_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum)); only the float summation order
+// d_w·d_x·Σq_w·q_x; vec_dot_q4_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum); vec_dot_q6_k_*: d_x·d·Σsc·Σ(q − 32)·q_x); only the float summation order
 // over blocks differs, so gemm_int8 equals matmul_quantized on the same quantized input to float rounding (≈1e-7 relative), and both differ from the
 // exact product by the activation quantization (≈1e-2 relative for random data). Results do not depend on
 // the thread count.
@@ -74,24 +76,24 @@ namespace cpu {
 #define NOGGIN_GEMM_INT8_512 0
 #endif
 
-// Whether this build's micro-kernel sums Q8_0 blocks exactly: with vpdpbusd (int32 products) or the
-// portable kernel, not with maddubs (see the header).
+// Whether this build's micro-kernel sums signed-weight blocks (Q8_0, Q6_K) exactly: with vpdpbusd (int32
+// products) or the portable kernel, not with maddubs (see the header).
 #if NOGGIN_GEMM_INT8_512
-#define NOGGIN_GEMM_INT8_Q8_0 NOGGIN_CPU_VNNI512
+#define NOGGIN_GEMM_INT8_SIGNED NOGGIN_CPU_VNNI512
 #elif NOGGIN_SIMD_AVX2
-#define NOGGIN_GEMM_INT8_Q8_0 (NOGGIN_CPU_VNNI256 != 0)
+#define NOGGIN_GEMM_INT8_SIGNED (NOGGIN_CPU_VNNI256 != 0)
 #else
-#define NOGGIN_GEMM_INT8_Q8_0 1
+#define NOGGIN_GEMM_INT8_SIGNED 1
 #endif
 
 // Weight types with an integer GEMM here (their activations in vec_dot_type: Q8_1, or Q8_K for Q4_K).
 inline bool gemm_int8_supported(dtype w) {
-    return w == dtype::q4_0 || w == dtype::q4_k || (w == dtype::q8_0 && NOGGIN_GEMM_INT8_Q8_0);
+    return w == dtype::q4_0 || w == dtype::q4_k || ((w == dtype::q8_0 || w == dtype::q6_k) && NOGGIN_GEMM_INT8_SIGNED);
 }
 
 namespace detail {
 // The weight layouts the panels take (one instantiation of the micro-kernel each).
-enum class i8_kind { q4_0, q8_0, q4_k };
+enum class i8_kind { q4_0, q8_0, q4_k, q6_k };
 
 #if NOGGIN_GEMM_INT8_512
 constexpr std::int64_t i8_lanes = 16;  // int32 lanes (= weight rows) per vector
@@ -112,8 +114,8 @@ struct i8_panel {
     alignas(64) std::uint8_t qs[i8_kb * i8_block_bytes];  // [b][s][i][4] unsigned quants
     alignas(64) float d[i8_kb * i8_mr];                   // [b][i] weight block scale
     alignas(64) float m[i8_kb * i8_mr];                   // [b][i] Q4_0: multiplier of the activation block sum
-    alignas(64) std::int32_t wsum[i8_kb * i8_mr];         // [b][i] Q8_0: 128·Σ quants of the block
-    alignas(64) std::int32_t sc[i8_kb * i8_mr];           // [b][i] Q4_K: sub-block scale
+    alignas(64) std::int32_t wsum[2 * i8_kb * i8_mr];     // [b][i] Q8_0: 128·Σ quants of the block; [g][i] Q6_K
+    alignas(64) std::int32_t sc[2 * i8_kb * i8_mr];       // [b][i] Q4_K: sub-block scale; [g][i] Q6_K: group scale
     alignas(64) std::int32_t mn[i8_kb * i8_mr];           // [b][i] Q4_K: sub-block min
     alignas(64) float dmin[i8_mr];                        // [i] Q4_K: the super-block's dmin
 };
@@ -197,12 +199,65 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
         }
 }
 
-// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a Q4_K panel is one whole super-block); rows
-// nr..MR-1 are zero.
+// Rows [r0, r0 + nr) of the Q6_K matrix w, super-block b0 / 8, into p; rows nr..MR-1 are zero.
+inline void i8_pack_q6_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const block_q6_k& a = static_cast<const block_q6_k*>(w.row(r0 + i))[b0 / i8_kb];
+        p.d[i] = f16_to_f32(a.d);
+        alignas(32) std::int8_t q[256];  // q − 32 in element order
+        for (int half = 0; half < 2; ++half) {  // elements 128·half + 32·part + l from ql / qh as the format lays them
+            const std::uint8_t* ql = a.ql + 64 * half;
+            const std::uint8_t* qh = a.qh + 32 * half;
+            std::int8_t* out = q + 128 * half;
+#if NOGGIN_SIMD_AVX2
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+            const __m256i low4 = _mm256_set1_epi8(0x0f), high2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+            const __m256i parts[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), high2)),
+                _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), high2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, high2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), high2))};
+            for (int part = 0; part < 4; ++part)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32 * part), _mm256_sub_epi8(parts[part], off));
+#else
+            for (int l = 0; l < 32; ++l)
+                for (int part = 0; part < 4; ++part) {
+                    const int lo = (ql[l + 32 * (part % 2)] >> (4 * (part / 2))) & 0xf, hi = (qh[l] >> (2 * part)) & 3;
+                    out[32 * part + l] = static_cast<std::int8_t>((lo | (hi << 4)) - 32);
+                }
+#endif
+        }
+        for (int g = 0; g < 16; ++g) {
+            std::int32_t sum = 0;
+            for (int j = 0; j < 16; ++j) sum += q[16 * g + j];
+            p.wsum[g * i8_mr + i] = 128 * sum;
+            p.sc[g * i8_mr + i] = a.scales[g];
+        }
+        for (int b = 0; b < i8_kb; ++b) {
+            std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
+            for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, q + 32 * b + 4 * s, 4);
+        }
+    }
+    for (std::int64_t i = nr; i < i8_mr; ++i) {
+        p.d[i] = 0.0f;
+        for (int g = 0; g < 16; ++g) p.wsum[g * i8_mr + i] = 0, p.sc[g * i8_mr + i] = 0;
+        for (int b = 0; b < i8_kb; ++b)
+            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
+    }
+}
+
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a Q4_K / Q6_K panel is one whole super-block);
+// rows nr..MR-1 are zero.
 template <i8_kind K>
 inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
     if constexpr (K == i8_kind::q4_k) {
         i8_pack_q4_k(w, r0, nr, b0, p);
+        return;
+    }
+    if constexpr (K == i8_kind::q6_k) {
+        i8_pack_q6_k(w, r0, nr, b0, p);
         return;
     }
     if constexpr (K == i8_kind::q8_0)
@@ -406,11 +461,60 @@ inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_
     i8_store<NC>(acc0, acc1, y, ldy, nr, first);
 }
 
+// Q6_K: one super-block (the whole panel), x at column 0's Q8_K block. Per 16-element group (4 steps)
+// the int32 sums Σ(q_x + 128)(q − 32), less wsum, times the group's scale.
+template <int NC>
+inline void i8_kernel_q6_k(const i8_panel& p, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
+                           std::int64_t nr, bool first) {
+    using V = i8_vec;
+    constexpr std::int64_t L = i8_lanes;
+    typename V::iv is0[NC], is1[NC];  // Σ_g sc_g·Σ(q − 32)·q_x over group g, int32
+    for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
+    for (int g = 0; g < 2 * i8_kb; ++g) {
+        const std::uint8_t* q = p.qs + (g / 2) * i8_block_bytes + (g % 2) * 4 * i8_step_bytes;
+        const unsigned char* xg = x + offsetof(block_q8_k, qs) + 16 * g;
+        typename V::iv s0[NC], s1[NC];
+        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; ++s) {
+            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
+#pragma GCC unroll 8
+            for (int c = 0; c < NC; ++c) {
+                const typename V::iv xu = V::flip(V::bcast(xg + c * ldx + 4 * s));
+                s0[c] = V::dp(s0[c], xu, w0);
+                s1[c] = V::dp(s1[c], xu, w1);
+            }
+        }
+        const std::uint8_t* ws = reinterpret_cast<const std::uint8_t*>(p.wsum + g * i8_mr);
+        const std::uint8_t* sc = reinterpret_cast<const std::uint8_t*>(p.sc + g * i8_mr);
+        const typename V::iv ws0 = V::load(ws), ws1 = V::load(ws + 4 * L), sc0 = V::load(sc), sc1 = V::load(sc + 4 * L);
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            is0[c] = V::add32(is0[c], V::mul32(V::sub(s0[c], ws0), sc0));
+            is1[c] = V::add32(is1[c], V::mul32(V::sub(s1[c], ws1), sc1));
+        }
+    }
+    const typename V::fv d0 = V::fload(p.d), d1 = V::fload(p.d + L);
+    typename V::fv acc0[NC], acc1[NC];
+    for (int c = 0; c < NC; ++c) {
+        float dx;
+        std::memcpy(&dx, x + c * ldx + offsetof(block_q8_k, d), sizeof dx);
+        const typename V::fv vdx = V::splat0(_mm_set_ss(dx));
+        acc0[c] = V::mul(V::mul(vdx, d0), V::cvt(is0[c]));
+        acc1[c] = V::mul(V::mul(vdx, d1), V::cvt(is1[c]));
+    }
+    i8_store<NC>(acc0, acc1, y, ldy, nr, first);
+}
+
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     if constexpr (K == i8_kind::q4_k) {
         i8_kernel_q4_k<NC>(p, x, ldx, y, ldy, nr, first);
+        return;
+    }
+    if constexpr (K == i8_kind::q6_k) {
+        i8_kernel_q6_k<NC>(p, x, ldx, y, ldy, nr, first);
         return;
     }
     constexpr bool Q8 = K == i8_kind::q8_0;
@@ -467,7 +571,7 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 #else
 // Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants
 // (Q4_0's q − 8, Q8_0's as stored), so each block's term is the scalar reference dot's (d_w·d_x)·Σq_w·q_x,
-// bit for bit; Q4_K's super-block term is vec_dot_q4_k_ref's.
+// bit for bit; the Q4_K and Q6_K super-block terms are vec_dot_q4_k_ref's and vec_dot_q6_k_ref's.
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
@@ -489,6 +593,24 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
             }
         }
         nb = 0;  // (the loop below is the 32-element block types')
+    }
+    if constexpr (K == i8_kind::q6_k) {
+        for (int c = 0; c < NC; ++c) {
+            const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
+            for (std::int64_t i = 0; i < i8_mr; ++i) {
+                std::int32_t sum = 0;
+                for (int g = 0; g < 2 * i8_kb; ++g) {
+                    std::int32_t sq = 0;
+                    for (int s = 4 * (g % 2); s < 4 * (g % 2) + 4; ++s)
+                        for (int e = 0; e < 4; ++e)
+                            sq += static_cast<std::int8_t>(p.qs[(g / 2) * i8_block_bytes + s * i8_step_bytes + i * 4 + e]) *
+                                  xc.qs[32 * (g / 2) + 4 * s + e];
+                    sum += p.sc[g * i8_mr + i] * sq;
+                }
+                acc[c][i] = xc.d * p.d[i] * static_cast<float>(sum);
+            }
+        }
+        nb = 0;
     }
     for (int b = 0; b < nb; ++b) {
         const std::uint8_t* q = p.qs + b * i8_block_bytes;
@@ -588,6 +710,7 @@ inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_col
     using detail::i8_task;
     detail::run_dynamic(pool, tiles,
                         w.type == dtype::q4_k   ? i8_task<i8_kind::q4_k>
+                        : w.type == dtype::q6_k ? i8_task<i8_kind::q6_k>
                         : w.type == dtype::q8_0 ? i8_task<i8_kind::q8_0>
                                                 : i8_task<i8_kind::q4_0>,
                         &job);
