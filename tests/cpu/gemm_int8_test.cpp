@@ -1,11 +1,11 @@
-// Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the Q4_0 and Q8_0 × Q8_1
-// and Q4_K / Q6_K × Q8_K integer GEMM against the per-column dots on the same quantized input (matmul_quantized:
-// equal to float rounding) and against the double-precision dequantize-then-multiply reference (matmul_ref: the
-// activation quantization error), with row counts that leave partial tiles, k that leaves a partial panel,
-// column counts that leave every micro-kernel tail, the int16 worst case of the non-VNNI path (Q4_0, Q4_K),
-// Q8_0's and Q6_K's extreme quants (the unsigned offset and its correction), and identical results on 1 and
-// 2 threads. Q8_0 and Q6_K run where this build's kernel sums them exactly (gemm_int8_supported; not on AVX2
-// without VNNI).
+// Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the integer GEMM for Q4_0
+// and Q8_0 × Q8_1 and Q3_K / Q4_K / Q5_K / Q6_K × Q8_K against the per-column dots on the same quantized input
+// (matmul_quantized: equal to float rounding) and against the double-precision dequantize-then-multiply
+// reference (matmul_ref: the activation quantization error), with row counts that leave partial tiles, k
+// that leaves a partial panel, column counts that leave every micro-kernel tail, the int16 worst cases of
+// the non-VNNI path (Q4_0, Q4_K), the largest Q5_K quants, Q8_0's and Q6_K's extreme quants (the unsigned
+// offset and its correction), and identical results on 1 and 2 threads. Q8_0, Q3_K, Q5_K and Q6_K run where
+// this build's kernel sums them exactly (gemm_int8_supported; not on AVX2 without VNNI).
 #include "noggin/cpu/gemm_int8.hpp"
 
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/test_util.hpp"
@@ -82,10 +83,43 @@ int check_against_dots(dtype t) {
     return cases;
 }
 
+// Every quant at its largest (Q4_K 15; Q5_K 31, fifth bits set), every 6-bit scale and min 63, activations
+// ±1 in runs of one sign per sub-block (two of three sub-blocks positive), which Q8_K quantizes to -128 and
+// 127 (its scale is set by the first element, with sign): the largest pair sums maddubs can produce (Q4_K)
+// and the largest int32 terms of the scale and min sums. gemm_int8 against the per-column dots, which
+// compute d_x·(d·s − dmin·m) from the same exact integers s, m per super-block.
+template <typename Block>
+void check_largest_k_quants(dtype t) {
+    const std::int64_t k = 1024, rows = 37, n_cols = 7;
+    std::vector<Block> wb(static_cast<std::size_t>(k / 256 * rows));
+    const int all63[8] = {63, 63, 63, 63, 63, 63, 63, 63};
+    for (std::size_t i = 0; i < wb.size(); ++i) {
+        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
+        wb[i].dmin = f32_to_f16(i % 2 == 0 ? 0.125f : 0.0625f);
+        cpu::pack_scale_min_k4(all63, all63, wb[i].scales);
+        for (std::uint8_t& q : wb[i].qs) q = 0xff;
+        if constexpr (std::is_same<Block, block_q5_k>::value)
+            for (std::uint8_t& q : wb[i].qh) q = 0xff;
+    }
+    const tensor_view w = tensor_view::contiguous(t, wb.data(), {k, rows});
+    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 32 + c) % 3 == 0) ? -1.0f : 1.0f;
+    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
+    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+    float largest = 0.0f;
+    for (float v : dots) largest = std::max(largest, std::fabs(v));
+    REQUIRE(largest > 0.0f);
+    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+}
+
 }  // namespace
 
-TEST_CASE("gemm_int8 Q4_0, Q8_0, Q4_K and Q6_K equal the per-column dots to float rounding, odd sizes and tails") {
-    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::q6_k}) {
+TEST_CASE("gemm_int8 Q4_0, Q8_0, Q3_K, Q4_K, Q5_K and Q6_K equal the per-column dots to float rounding, odd sizes and tails") {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q3_k, dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
         if (!cpu::gemm_int8_supported(t)) {
             MESSAGE("no exact integer GEMM for ", std::string(dtype_name(t)),
                     " in this build (AVX2 without VNNI): the float GEMM takes it");
@@ -127,34 +161,12 @@ TEST_CASE("gemm_int8 is exact at the int16 worst case (all weight quants 15, act
         }
 }
 
-TEST_CASE("gemm_int8 Q4_K at the int16 worst case and the largest scales (all quants 15, scales and mins 63)") {
-    // Every nibble 15, every 6-bit scale and min 63, activations ±1 in runs of one sign per sub-block (two
-    // of three sub-blocks positive), which Q8_K quantizes to -128 and 127 (its scale is set by the first
-    // element, with sign): the largest pair sums maddubs can produce and the largest int32 terms of the
-    // scale and min sums.
-    const std::int64_t k = 1024, rows = 37, n_cols = 7;
-    std::vector<block_q4_k> wb(static_cast<std::size_t>(k / 256 * rows));
-    const int all63[8] = {63, 63, 63, 63, 63, 63, 63, 63};
-    for (std::size_t i = 0; i < wb.size(); ++i) {
-        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
-        wb[i].dmin = f32_to_f16(i % 2 == 0 ? 0.125f : 0.0625f);
-        cpu::pack_scale_min_k4(all63, all63, wb[i].scales);
-        for (std::uint8_t& q : wb[i].qs) q = 0xff;
-    }
-    const tensor_view w = tensor_view::contiguous(dtype::q4_k, wb.data(), {k, rows});
-    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
-    for (std::int64_t c = 0; c < n_cols; ++c)
-        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 32 + c) % 3 == 0) ? -1.0f : 1.0f;
-    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
-    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
-    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
-    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
-    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
-    // Per super-block both sides compute d_x·(d·s − dmin·m) from the same exact integers s, m.
-    float largest = 0.0f;
-    for (float v : dots) largest = std::max(largest, std::fabs(v));
-    REQUIRE(largest > 0.0f);
-    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+TEST_CASE("gemm_int8 Q4_K and Q5_K at their largest quants, scales and mins (Q4_K: maddubs' int16 worst case)") {
+    check_largest_k_quants<block_q4_k>(dtype::q4_k);
+    if (cpu::gemm_int8_supported(dtype::q5_k))
+        check_largest_k_quants<block_q5_k>(dtype::q5_k);
+    else
+        MESSAGE("no exact integer GEMM for Q5_K in this build (AVX2 without VNNI): Q4_K only");
 }
 
 TEST_CASE("gemm_int8 Q6_K is exact at extreme quants (q 0 and 63, scales 127 and -128, activations -128 / 127)") {
@@ -230,7 +242,7 @@ TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activati
         }
 }
 
-TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4_K (and Q8_0, Q6_K with VNNI), floats through gemm otherwise") {
+TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4_K (and Q8_0, Q3_K, Q5_K, Q6_K with VNNI), floats otherwise") {
     CHECK(cpu::gemm_input_type(dtype::q4_0) == dtype::q8_1);
     CHECK(cpu::gemm_input_type(dtype::q4_k) == dtype::q8_k);
     CHECK(cpu::gemm_input_type(dtype::q8_0) == (cpu::gemm_int8_supported(dtype::q8_0) ? dtype::q8_1 : dtype::f32));
@@ -241,7 +253,7 @@ TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4
     const std::int64_t k = 256, rows = 19, n_cols = 9;
     const std::vector<float> wf = noggin_test::random_floats(static_cast<std::size_t>(k * rows), 3);
     const std::vector<float> x = noggin_test::random_floats(static_cast<std::size_t>(k * n_cols), 4);
-    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q4_k, dtype::q6_k, dtype::q5_k, dtype::f16}) {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q3_k, dtype::q4_k, dtype::q5_k, dtype::q6_k, dtype::q2_k, dtype::f16}) {
         std::vector<unsigned char> wq = quantize_matrix(t, wf, k, rows);
         const tensor_view w = tensor_view::contiguous(t, wq.data(), {k, rows});
         std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), want(y.size());

@@ -1,6 +1,6 @@
 // noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 and Q8_0
-// weights against Q8_1 activations, Q4_K and Q6_K against Q8_K (the formats their dot products already
-// take, vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
+// weights against Q8_1 activations, Q3_K, Q4_K, Q5_K and Q6_K against Q8_K (the formats their dot products
+// already take, vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
 //
 //     // xq: n_cols columns of activations in vec_dot_type(W.type), activation_row_bytes apart, e.g. from
 //     // noggin::cpu::quantize_columns(noggin::cpu::vec_dot_type(W.type), x, n_cols, k, xq, pool).
@@ -15,14 +15,16 @@
 //
 // Panel (per tile of MR weight rows and up to 8 blocks of 32 elements, on the calling thread's stack):
 //   qs[b][s][i][0..3] = quants 4s..4s+3 of block b of row i, so one 64-byte (32-byte) load holds 4
-//                       consecutive elements of 16 (8) rows: Q4_0 unsigned 0..15 (offset not applied),
-//                       Q8_0 signed as stored, Q6_K signed q − 32;
+//                       consecutive elements of 16 (8) rows: Q4_0 and Q4_K unsigned 0..15 (offset not
+//                       applied), Q5_K unsigned 0..31,
+//                       Q8_0 signed as stored, Q6_K signed q − 32, Q3_K signed q − 4 (high bit clear);
 //   d[b][i]           = the row's block scale as float;
 //   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
-//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below); Q6_K: wsum[g][i] of 16-element group g;
-//   sc[b][i], mn[b][i], dmin[i] = Q4_K: sub-block b's 6-bit scale and min, the super-block's dmin (its d
-//                       in d[0][i]); Q6_K: sc[g][i] the 8-bit scale of group g. A panel is exactly one
-//                       Q4_K / Q6_K super-block (8 sub-blocks of 32).
+//   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below); Q3_K / Q6_K: wsum[g][i] of 16-element
+//                       group g;
+//   sc[b][i], mn[b][i], dmin[i] = Q4_K / Q5_K: sub-block b's 6-bit scale and min, the super-block's dmin
+//                       (its d in d[0][i]); Q3_K / Q6_K: sc[g][i] the signed scale of group g. A panel is
+//                       exactly one K-quant super-block (8 sub-blocks of 32).
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
@@ -31,15 +33,19 @@
 // activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
 // wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
 // multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
-// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does. Q6_K: signed q − 32 against q_x +
-// 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
+// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit.
+// Q6_K: signed q − 32 against q_x +
+// 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32; Q3_K the same on
+// its signed 3-bit quants. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
 // int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤ 15) and
-// widened by one madd per block: the same integers. Q8_0 and Q6_K would saturate maddubs (255·127·2 > 2^15),
-// so without VNNI their batches stay on the float GEMM (gemm_int8_supported says which).
+// widened by one madd per block: the same integers. The signed kinds (Q8_0, Q6_K, Q3_K) need the unsigned
+// offset on the activations (maddubs: 255·127·2 > 2^15 per pair) and Q5_K overflows the int16 block sums
+// (8·2·31·128), so without VNNI their batches stay on the float GEMM (gemm_int8_supported says which).
 //
 // Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
 // product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
-// d_w·d_x·Σq_w·q_x; vec_dot_q4_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum); vec_dot_q6_k_*: d_x·d·Σsc·Σ(q − 32)·q_x); only the float summation order
+// d_w·d_x·Σq_w·q_x; vec_dot_q{4,5}_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum); vec_dot_q{3,6}_k_*:
+// d_x·d·Σsc·Σq_w·q_x with signed q_w); only the float summation order
 // over blocks differs, so gemm_int8 equals matmul_quantized on the same quantized input to float rounding (≈1e-7 relative), and both differ from the
 // exact product by the activation quantization (≈1e-2 relative for random data). Results do not depend on
 // the thread count.
@@ -49,6 +55,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../core/config.hpp"
 #include "../core/dtype.hpp"
@@ -76,24 +83,25 @@ namespace cpu {
 #define NOGGIN_GEMM_INT8_512 0
 #endif
 
-// Whether this build's micro-kernel sums signed-weight blocks (Q8_0, Q6_K) exactly: with vpdpbusd (int32
-// products) or the portable kernel, not with maddubs (see the header).
+// Whether this build's micro-kernel sums the kinds beyond maddubs' int16 range (Q8_0, Q3_K, Q5_K, Q6_K) exactly:
+// with vpdpbusd (int32 products) or the portable kernel, not with maddubs (see the header).
 #if NOGGIN_GEMM_INT8_512
-#define NOGGIN_GEMM_INT8_SIGNED NOGGIN_CPU_VNNI512
+#define NOGGIN_GEMM_INT8_WIDE NOGGIN_CPU_VNNI512
 #elif NOGGIN_SIMD_AVX2
-#define NOGGIN_GEMM_INT8_SIGNED (NOGGIN_CPU_VNNI256 != 0)
+#define NOGGIN_GEMM_INT8_WIDE (NOGGIN_CPU_VNNI256 != 0)
 #else
-#define NOGGIN_GEMM_INT8_SIGNED 1
+#define NOGGIN_GEMM_INT8_WIDE 1
 #endif
 
 // Weight types with an integer GEMM here (their activations in vec_dot_type: Q8_1, or Q8_K for Q4_K).
 inline bool gemm_int8_supported(dtype w) {
-    return w == dtype::q4_0 || w == dtype::q4_k || ((w == dtype::q8_0 || w == dtype::q6_k) && NOGGIN_GEMM_INT8_SIGNED);
+    return w == dtype::q4_0 || w == dtype::q4_k ||
+           ((w == dtype::q8_0 || w == dtype::q3_k || w == dtype::q5_k || w == dtype::q6_k) && NOGGIN_GEMM_INT8_WIDE);
 }
 
 namespace detail {
 // The weight layouts the panels take (one instantiation of the micro-kernel each).
-enum class i8_kind { q4_0, q8_0, q4_k, q6_k };
+enum class i8_kind { q4_0, q8_0, q3_k, q4_k, q5_k, q6_k };
 
 #if NOGGIN_GEMM_INT8_512
 constexpr std::int64_t i8_lanes = 16;  // int32 lanes (= weight rows) per vector
@@ -162,10 +170,12 @@ inline void i8_pack_q8_0(const tensor_view& w, std::int64_t r0, std::int64_t nr,
     }
 }
 
-// Rows [r0, r0 + nr) of the Q4_K matrix w, super-block b0 / 8 (blocks b0..b0 + 7), into p.
+// Rows [r0, r0 + nr) of the Q4_K or Q5_K (Block) matrix w, super-block b0 / 8 (blocks b0..b0 + 7), into p.
+template <typename Block>
 inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
+    constexpr bool fifth_bit = std::is_same<Block, block_q5_k>::value;
     for (std::int64_t i = 0; i < nr; ++i) {
-        const block_q4_k& a = static_cast<const block_q4_k*>(w.row(r0 + i))[b0 / i8_kb];
+        const Block& a = static_cast<const Block*>(w.row(r0 + i))[b0 / i8_kb];
         p.d[i] = f16_to_f32(a.d);
         p.dmin[i] = f16_to_f32(a.dmin);
         for (int pair = 0; pair < 4; ++pair) {  // sub-blocks 2·pair (low nibbles) and 2·pair + 1 (high)
@@ -173,11 +183,21 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
 #if NOGGIN_SIMD_AVX2
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * pair));
             const __m256i lo = _mm256_set1_epi8(0x0f);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(t[0]), _mm256_and_si256(v, lo));
-            _mm256_store_si256(reinterpret_cast<__m256i*>(t[1]), _mm256_and_si256(_mm256_srli_epi16(v, 4), lo));
+            __m256i q0 = _mm256_and_si256(v, lo), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo);
+            if constexpr (fifth_bit) {  // bit c of qh[l] is element l's fifth bit in sub-block c
+                const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qh)), sixteen = _mm256_set1_epi8(0x10);
+                const __m256i m0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * pair))), m1 = _mm256_set1_epi8(static_cast<char>(2 << (2 * pair)));
+                q0 = _mm256_or_si256(q0, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, m0), m0), sixteen));
+                q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, m1), m1), sixteen));
+            }
+            _mm256_store_si256(reinterpret_cast<__m256i*>(t[0]), q0);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(t[1]), q1);
 #else
-            for (int l = 0; l < 32; ++l)
+            for (int l = 0; l < 32; ++l) {
                 t[0][l] = a.qs[32 * pair + l] & 0xf, t[1][l] = static_cast<std::uint8_t>(a.qs[32 * pair + l] >> 4);
+                if constexpr (fifth_bit)
+                    t[0][l] |= ((a.qh[l] >> (2 * pair)) & 1) << 4, t[1][l] |= ((a.qh[l] >> (2 * pair + 1)) & 1) << 4;
+            }
 #endif
             for (int h = 0; h < 2; ++h) {
                 const int b = 2 * pair + h;
@@ -199,41 +219,61 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
         }
 }
 
-// Rows [r0, r0 + nr) of the Q6_K matrix w, super-block b0 / 8, into p; rows nr..MR-1 are zero.
-inline void i8_pack_q6_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
-    for (std::int64_t i = 0; i < nr; ++i) {
-        const block_q6_k& a = static_cast<const block_q6_k*>(w.row(r0 + i))[b0 / i8_kb];
-        p.d[i] = f16_to_f32(a.d);
-        alignas(32) std::int8_t q[256];  // q − 32 in element order
-        for (int half = 0; half < 2; ++half) {  // elements 128·half + 32·part + l from ql / qh as the format lays them
-            const std::uint8_t* ql = a.ql + 64 * half;
-            const std::uint8_t* qh = a.qh + 32 * half;
-            std::int8_t* out = q + 128 * half;
+// A Q6_K super-block's signed quants q − 32 in element order, and its 16 group scales.
+inline void i8_decode(const block_q6_k& a, std::int8_t* q, int* scales) {
+    for (int g = 0; g < 16; ++g) scales[g] = a.scales[g];
+    for (int half = 0; half < 2; ++half) {  // elements 128·half + 32·part + l from ql / qh as the format lays them
+        const std::uint8_t* ql = a.ql + 64 * half;
+        const std::uint8_t* qh = a.qh + 32 * half;
+        std::int8_t* out = q + 128 * half;
 #if NOGGIN_SIMD_AVX2
-            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
-            const __m256i low4 = _mm256_set1_epi8(0x0f), high2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
-            const __m256i parts[4] = {
-                _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), high2)),
-                _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), high2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, high2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), high2))};
-            for (int part = 0; part < 4; ++part)
-                _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32 * part), _mm256_sub_epi8(parts[part], off));
+        const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+        const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+        const __m256i low4 = _mm256_set1_epi8(0x0f), high2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+        const __m256i parts[4] = {
+            _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), high2)),
+            _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), high2)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, high2)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), high2))};
+        for (int part = 0; part < 4; ++part)
+            _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32 * part), _mm256_sub_epi8(parts[part], off));
 #else
-            for (int l = 0; l < 32; ++l)
-                for (int part = 0; part < 4; ++part) {
-                    const int lo = (ql[l + 32 * (part % 2)] >> (4 * (part / 2))) & 0xf, hi = (qh[l] >> (2 * part)) & 3;
-                    out[32 * part + l] = static_cast<std::int8_t>((lo | (hi << 4)) - 32);
-                }
+        for (int l = 0; l < 32; ++l)
+            for (int part = 0; part < 4; ++part) {
+                const int lo = (ql[l + 32 * (part % 2)] >> (4 * (part / 2))) & 0xf, hi = (qh[l] >> (2 * part)) & 3;
+                out[32 * part + l] = static_cast<std::int8_t>((lo | (hi << 4)) - 32);
+            }
 #endif
-        }
+    }
+}
+
+// A Q3_K super-block's signed quants (low 2 bits, minus 4 where the high bit is clear) in element order,
+// and its 16 group scales (−32..31).
+inline void i8_decode(const block_q3_k& a, std::int8_t* q, int* scales) {
+    for (int g = 0; g < 16; ++g) scales[g] = unpack_scale_q3_k(a.scales, g);
+    for (int j = 0; j < 256; ++j) {
+        const int lo = (a.qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+        const int h = (a.hmask[j % 32] >> (j / 32)) & 1;
+        q[j] = static_cast<std::int8_t>(lo - (h ? 0 : 4));
+    }
+}
+
+// Rows [r0, r0 + nr) of the Q3_K or Q6_K (Block) matrix w, super-block b0 / 8, into p; rows nr..MR-1 are
+// zero.
+template <typename Block>
+inline void i8_pack_signed_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const Block& a = static_cast<const Block*>(w.row(r0 + i))[b0 / i8_kb];
+        p.d[i] = f16_to_f32(a.d);
+        alignas(32) std::int8_t q[256];
+        int scales[16];
+        i8_decode(a, q, scales);
         for (int g = 0; g < 16; ++g) {
             std::int32_t sum = 0;
             for (int j = 0; j < 16; ++j) sum += q[16 * g + j];
             p.wsum[g * i8_mr + i] = 128 * sum;
-            p.sc[g * i8_mr + i] = a.scales[g];
+            p.sc[g * i8_mr + i] = scales[g];
         }
         for (int b = 0; b < i8_kb; ++b) {
             std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
@@ -252,12 +292,12 @@ inline void i8_pack_q6_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
 // rows nr..MR-1 are zero.
 template <i8_kind K>
 inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
-    if constexpr (K == i8_kind::q4_k) {
-        i8_pack_q4_k(w, r0, nr, b0, p);
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
+        i8_pack_q4_k<std::conditional_t<K == i8_kind::q4_k, block_q4_k, block_q5_k>>(w, r0, nr, b0, p);
         return;
     }
-    if constexpr (K == i8_kind::q6_k) {
-        i8_pack_q6_k(w, r0, nr, b0, p);
+    if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
+        i8_pack_signed_k<std::conditional_t<K == i8_kind::q3_k, block_q3_k, block_q6_k>>(w, r0, nr, b0, p);
         return;
     }
     if constexpr (K == i8_kind::q8_0)
@@ -407,7 +447,7 @@ inline void i8_store(const typename i8_vec::fv* acc0, const typename i8_vec::fv*
     }
 }
 
-// Q4_K: one super-block (the whole panel), x at column 0's Q8_K block.
+// Q4_K and Q5_K (unsigned quants): one super-block (the whole panel), x at column 0's Q8_K block.
 template <int NC>
 inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                            std::int64_t nr, bool first) {
@@ -461,14 +501,15 @@ inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_
     i8_store<NC>(acc0, acc1, y, ldy, nr, first);
 }
 
-// Q6_K: one super-block (the whole panel), x at column 0's Q8_K block. Per 16-element group (4 steps)
-// the int32 sums Σ(q_x + 128)(q − 32), less wsum, times the group's scale.
+// Q3_K and Q6_K (signed quants, a scale per 16 elements): one super-block (the whole panel), x at column 0's
+// Q8_K block. Per 16-element group (4 steps) the int32 sums Σ(q_x + 128)·q, less wsum, times the group's
+// scale.
 template <int NC>
 inline void i8_kernel_q6_k(const i8_panel& p, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                            std::int64_t nr, bool first) {
     using V = i8_vec;
     constexpr std::int64_t L = i8_lanes;
-    typename V::iv is0[NC], is1[NC];  // Σ_g sc_g·Σ(q − 32)·q_x over group g, int32
+    typename V::iv is0[NC], is1[NC];  // Σ_g sc_g·Σq·q_x over group g, int32
     for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
     for (int g = 0; g < 2 * i8_kb; ++g) {
         const std::uint8_t* q = p.qs + (g / 2) * i8_block_bytes + (g % 2) * 4 * i8_step_bytes;
@@ -509,11 +550,11 @@ inline void i8_kernel_q6_k(const i8_panel& p, const unsigned char* x, std::size_
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
-    if constexpr (K == i8_kind::q4_k) {
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
         i8_kernel_q4_k<NC>(p, x, ldx, y, ldy, nr, first);
         return;
     }
-    if constexpr (K == i8_kind::q6_k) {
+    if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
         i8_kernel_q6_k<NC>(p, x, ldx, y, ldy, nr, first);
         return;
     }
@@ -571,12 +612,12 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 #else
 // Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants
 // (Q4_0's q − 8, Q8_0's as stored), so each block's term is the scalar reference dot's (d_w·d_x)·Σq_w·q_x,
-// bit for bit; the Q4_K and Q6_K super-block terms are vec_dot_q4_k_ref's and vec_dot_q6_k_ref's.
+// bit for bit; the K-quant super-block terms are vec_dot_q{3,4,5,6}_k_ref's.
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     float acc[NC][i8_mr] = {};
-    if constexpr (K == i8_kind::q4_k) {
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
         for (int c = 0; c < NC; ++c) {
             const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
             for (std::int64_t i = 0; i < i8_mr; ++i) {
@@ -594,7 +635,7 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
         }
         nb = 0;  // (the loop below is the 32-element block types')
     }
-    if constexpr (K == i8_kind::q6_k) {
+    if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
         for (int c = 0; c < NC; ++c) {
             const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
             for (std::int64_t i = 0; i < i8_mr; ++i) {
@@ -710,7 +751,9 @@ inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_col
     using detail::i8_task;
     detail::run_dynamic(pool, tiles,
                         w.type == dtype::q4_k   ? i8_task<i8_kind::q4_k>
+                        : w.type == dtype::q5_k ? i8_task<i8_kind::q5_k>
                         : w.type == dtype::q6_k ? i8_task<i8_kind::q6_k>
+                        : w.type == dtype::q3_k ? i8_task<i8_kind::q3_k>
                         : w.type == dtype::q8_0 ? i8_task<i8_kind::q8_0>
                                                 : i8_task<i8_kind::q4_0>,
                         &job);
