@@ -83,14 +83,32 @@ int check_against_dots(dtype t) {
     return cases;
 }
 
+// gemm_int8 on the K-quant matrix w against the per-column dots, for 7 columns of ±1 activations in runs of
+// `run` elements of one sign (one run in three negative), which Q8_K quantizes to -128 and 127 (its scale is
+// set by the first element, with sign): within 1e-6 of the largest output, since both sides sum the same
+// exact integers per super-block and differ only in float rounding.
+void check_sign_runs_against_dots(const tensor_view& w, std::int64_t run) {
+    const std::int64_t k = w.ne[0], rows = w.ne[1], n_cols = 7;
+    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
+    for (std::int64_t c = 0; c < n_cols; ++c)
+        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / run + c) % 3 == 0) ? -1.0f : 1.0f;
+    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
+    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
+    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
+    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
+    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
+    float largest = 0.0f;
+    for (float v : dots) largest = std::max(largest, std::fabs(v));
+    REQUIRE(largest > 0.0f);
+    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+}
+
 // Every quant at its largest (Q4_K 15; Q5_K 31, fifth bits set), every 6-bit scale and min 63, activations
-// ±1 in runs of one sign per sub-block (two of three sub-blocks positive), which Q8_K quantizes to -128 and
-// 127 (its scale is set by the first element, with sign): the largest pair sums maddubs can produce (Q4_K)
-// and the largest int32 terms of the scale and min sums. gemm_int8 against the per-column dots, which
-// compute d_x·(d·s − dmin·m) from the same exact integers s, m per super-block.
+// ±1 in runs of one sign per sub-block: the largest pair sums maddubs can produce (Q4_K) and the largest
+// int32 terms of the scale and min sums.
 template <typename Block>
 void check_largest_k_quants(dtype t) {
-    const std::int64_t k = 1024, rows = 37, n_cols = 7;
+    const std::int64_t k = 1024, rows = 37;
     std::vector<Block> wb(static_cast<std::size_t>(k / 256 * rows));
     const int all63[8] = {63, 63, 63, 63, 63, 63, 63, 63};
     for (std::size_t i = 0; i < wb.size(); ++i) {
@@ -101,19 +119,7 @@ void check_largest_k_quants(dtype t) {
         if constexpr (std::is_same<Block, block_q5_k>::value)
             for (std::uint8_t& q : wb[i].qh) q = 0xff;
     }
-    const tensor_view w = tensor_view::contiguous(t, wb.data(), {k, rows});
-    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
-    for (std::int64_t c = 0; c < n_cols; ++c)
-        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 32 + c) % 3 == 0) ? -1.0f : 1.0f;
-    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
-    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
-    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
-    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
-    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
-    float largest = 0.0f;
-    for (float v : dots) largest = std::max(largest, std::fabs(v));
-    REQUIRE(largest > 0.0f);
-    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+    check_sign_runs_against_dots(tensor_view::contiguous(t, wb.data(), {k, rows}), 32);
 }
 
 }  // namespace
@@ -174,7 +180,7 @@ TEST_CASE("gemm_int8 Q6_K is exact at extreme quants (q 0 and 63, scales 127 and
         MESSAGE("no exact integer GEMM for Q6_K in this build (AVX2 without VNNI): nothing to test");
         return;
     }
-    const std::int64_t k = 768, rows = 35, n_cols = 7;
+    const std::int64_t k = 768, rows = 35;
     std::vector<block_q6_k> wb(static_cast<std::size_t>(k / 256 * rows));
     for (std::size_t i = 0; i < wb.size(); ++i) {
         wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
@@ -183,19 +189,7 @@ TEST_CASE("gemm_int8 Q6_K is exact at extreme quants (q 0 and 63, scales 127 and
         for (std::uint8_t& q : wb[i].qh) q = bits;
         for (int g = 0; g < 16; ++g) wb[i].scales[g] = static_cast<std::int8_t>((g + static_cast<int>(i)) % 2 == 0 ? 127 : -128);
     }
-    const tensor_view w = tensor_view::contiguous(dtype::q6_k, wb.data(), {k, rows});
-    std::vector<float> x(static_cast<std::size_t>(k * n_cols));
-    for (std::int64_t c = 0; c < n_cols; ++c)
-        for (std::int64_t i = 0; i < k; ++i) x[static_cast<std::size_t>(c * k + i)] = ((i / 16 + c) % 3 == 0) ? -1.0f : 1.0f;
-    std::vector<unsigned char> xq(cpu::activation_row_bytes(dtype::q8_k, k) * static_cast<std::size_t>(n_cols));
-    cpu::quantize_columns(dtype::q8_k, x.data(), n_cols, k, xq.data(), serial_thread_pool());
-    std::vector<float> y(static_cast<std::size_t>(rows * n_cols)), dots(y.size());
-    REQUIRE(cpu::gemm_int8(w, xq.data(), n_cols, y.data(), serial_thread_pool()).ok());
-    REQUIRE(cpu::matmul_quantized(w, xq.data(), n_cols, dots.data(), serial_thread_pool()).ok());
-    float largest = 0.0f;
-    for (float v : dots) largest = std::max(largest, std::fabs(v));
-    REQUIRE(largest > 0.0f);
-    for (std::size_t i = 0; i < y.size(); ++i) CHECK(std::fabs(y[i] - dots[i]) <= 1e-6f * largest);
+    check_sign_runs_against_dots(tensor_view::contiguous(dtype::q6_k, wb.data(), {k, rows}), 16);
 }
 
 TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activations, the offset's edges)") {

@@ -419,6 +419,32 @@ using i8_vec = i8_v256;
 #endif
 
 #if NOGGIN_SIMD_AVX2
+// The integer core of every kernel: s0/s1[c] = Σ over `Steps` steps of the panel rows at q (two vectors of
+// rows per step) times column c's activation quants (x + c·ldx, 4 bytes per step). Signed: the weights are
+// signed and the activations enter as q_x + 128 (see the header), else the weights are the unsigned side.
+template <int NC, int Steps, bool Signed>
+inline void i8_steps(const std::uint8_t* q, const unsigned char* x, std::size_t ldx, typename i8_vec::iv* s0,
+                     typename i8_vec::iv* s1) {
+    using V = i8_vec;
+    for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
+#pragma GCC unroll 8
+    for (int s = 0; s < Steps; ++s) {
+        const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * i8_lanes);
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            const typename V::iv xv = V::bcast(x + c * ldx + 4 * s);
+            if constexpr (Signed) {
+                const typename V::iv xu = V::flip(xv);
+                s0[c] = V::dp(s0[c], xu, w0);
+                s1[c] = V::dp(s1[c], xu, w1);
+            } else {
+                s0[c] = V::dp(s0[c], w0, xv);
+                s1[c] = V::dp(s1[c], w1, xv);
+            }
+        }
+    }
+}
+
 // y[c·ldy + i] = acc (first) or += acc, for the NC columns' two vectors of rows, i < nr.
 template <int NC>
 inline void i8_store(const typename i8_vec::fv* acc0, const typename i8_vec::fv* acc1, float* y, std::int64_t ldy,
@@ -456,20 +482,8 @@ inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_
     typename V::iv is0[NC], is1[NC];  // Σ_b sc_b·(Σ q_w·q_x over sub-block b), int32
     for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
     for (int b = 0; b < i8_kb; ++b) {
-        const std::uint8_t* q = p.qs + b * i8_block_bytes;
-        const unsigned char* xb = x + offsetof(block_q8_k, qs) + 32 * b;
         typename V::iv s0[NC], s1[NC];
-        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; ++s) {
-            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
-#pragma GCC unroll 8
-            for (int c = 0; c < NC; ++c) {
-                const typename V::iv xv = V::bcast(xb + c * ldx + 4 * s);
-                s0[c] = V::dp(s0[c], w0, xv);
-                s1[c] = V::dp(s1[c], w1, xv);
-            }
-        }
+        i8_steps<NC, 8, false>(p.qs + b * i8_block_bytes, x + offsetof(block_q8_k, qs) + 32 * b, ldx, s0, s1);
         const std::uint8_t* sc = reinterpret_cast<const std::uint8_t*>(p.sc + b * i8_mr);
         const typename V::iv sc0 = V::load(sc), sc1 = V::load(sc + 4 * L);
 #pragma GCC unroll 8
@@ -512,20 +526,9 @@ inline void i8_kernel_q6_k(const i8_panel& p, const unsigned char* x, std::size_
     typename V::iv is0[NC], is1[NC];  // Σ_g sc_g·Σq·q_x over group g, int32
     for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
     for (int g = 0; g < 2 * i8_kb; ++g) {
-        const std::uint8_t* q = p.qs + (g / 2) * i8_block_bytes + (g % 2) * 4 * i8_step_bytes;
-        const unsigned char* xg = x + offsetof(block_q8_k, qs) + 16 * g;
         typename V::iv s0[NC], s1[NC];
-        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
-#pragma GCC unroll 4
-        for (int s = 0; s < 4; ++s) {
-            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
-#pragma GCC unroll 8
-            for (int c = 0; c < NC; ++c) {
-                const typename V::iv xu = V::flip(V::bcast(xg + c * ldx + 4 * s));
-                s0[c] = V::dp(s0[c], xu, w0);
-                s1[c] = V::dp(s1[c], xu, w1);
-            }
-        }
+        i8_steps<NC, 4, true>(p.qs + (g / 2) * i8_block_bytes + (g % 2) * 4 * i8_step_bytes,
+                              x + offsetof(block_q8_k, qs) + 16 * g, ldx, s0, s1);
         const std::uint8_t* ws = reinterpret_cast<const std::uint8_t*>(p.wsum + g * i8_mr);
         const std::uint8_t* sc = reinterpret_cast<const std::uint8_t*>(p.sc + g * i8_mr);
         const typename V::iv ws0 = V::load(ws), ws1 = V::load(ws + 4 * L), sc0 = V::load(sc), sc1 = V::load(sc + 4 * L);
@@ -564,26 +567,9 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
     typename V::fv acc0[NC], acc1[NC];
     for (int c = 0; c < NC; ++c) acc0[c] = V::fzero(), acc1[c] = V::fzero();
     for (int b = 0; b < nb; ++b) {
-        const std::uint8_t* q = p.qs + b * i8_block_bytes;
         const unsigned char* xb = x + static_cast<std::size_t>(b) * sizeof(block_q8_1);
         typename V::iv s0[NC], s1[NC];
-        for (int c = 0; c < NC; ++c) s0[c] = V::zero(), s1[c] = V::zero();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; ++s) {
-            const typename V::iv w0 = V::load(q + s * i8_step_bytes), w1 = V::load(q + s * i8_step_bytes + 4 * L);
-#pragma GCC unroll 8
-            for (int c = 0; c < NC; ++c) {
-                const typename V::iv xv = V::bcast(xb + c * ldx + offsetof(block_q8_1, qs) + 4 * s);
-                if constexpr (Q8) {
-                    const typename V::iv xu = V::flip(xv);
-                    s0[c] = V::dp(s0[c], xu, w0);
-                    s1[c] = V::dp(s1[c], xu, w1);
-                } else {
-                    s0[c] = V::dp(s0[c], w0, xv);
-                    s1[c] = V::dp(s1[c], w1, xv);
-                }
-            }
-        }
+        i8_steps<NC, 8, Q8>(p.qs + b * i8_block_bytes, xb + offsetof(block_q8_1, qs), ldx, s0, s1);
         const typename V::fv d0 = V::fload(p.d + b * i8_mr), d1 = V::fload(p.d + b * i8_mr + L);
         if constexpr (Q8) {
             const std::uint8_t* ws = reinterpret_cast<const std::uint8_t*>(p.wsum + b * i8_mr);
