@@ -619,9 +619,7 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
                 acc[c][i] = xc.d * (p.d[i] * static_cast<float>(sum) - p.dmin[i] * static_cast<float>(mins));
             }
         }
-        nb = 0;  // (the loop below is the 32-element block types')
-    }
-    if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
+    } else if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
         for (int c = 0; c < NC; ++c) {
             const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
             for (std::int64_t i = 0; i < i8_mr; ++i) {
@@ -637,21 +635,22 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
                 acc[c][i] = xc.d * p.d[i] * static_cast<float>(sum);
             }
         }
-        nb = 0;
-    }
-    for (int b = 0; b < nb; ++b) {
-        const std::uint8_t* q = p.qs + b * i8_block_bytes;
-        for (int c = 0; c < NC; ++c) {
-            const block_q8_1& xc = *reinterpret_cast<const block_q8_1*>(x + c * ldx + static_cast<std::size_t>(b) * sizeof(block_q8_1));
-            std::int32_t sum[i8_mr] = {};
-            for (int s = 0; s < 8; ++s)
-                for (std::int64_t i = 0; i < i8_mr; ++i)
-                    for (int e = 0; e < 4; ++e)
-                        sum[i] += static_cast<std::int8_t>(q[s * i8_step_bytes + i * 4 + e]) * xc.qs[4 * s + e];
-            const float dx = f16_to_f32(xc.d), sx = f16_to_f32(xc.s);
-            for (std::int64_t i = 0; i < i8_mr; ++i) {
-                acc[c][i] += p.d[b * i8_mr + i] * dx * static_cast<float>(sum[i]);
-                if (p.m[b * i8_mr + i] != 0.0f) acc[c][i] += p.m[b * i8_mr + i] * sx;
+    } else {  // Q4_0, Q8_0: nb blocks of 32 against Q8_1 blocks
+        for (int b = 0; b < nb; ++b) {
+            const std::uint8_t* q = p.qs + b * i8_block_bytes;
+            for (int c = 0; c < NC; ++c) {
+                const block_q8_1& xc =
+                    *reinterpret_cast<const block_q8_1*>(x + c * ldx + static_cast<std::size_t>(b) * sizeof(block_q8_1));
+                std::int32_t sum[i8_mr] = {};
+                for (int s = 0; s < 8; ++s)
+                    for (std::int64_t i = 0; i < i8_mr; ++i)
+                        for (int e = 0; e < 4; ++e)
+                            sum[i] += static_cast<std::int8_t>(q[s * i8_step_bytes + i * 4 + e]) * xc.qs[4 * s + e];
+                const float dx = f16_to_f32(xc.d), sx = f16_to_f32(xc.s);
+                for (std::int64_t i = 0; i < i8_mr; ++i) {
+                    acc[c][i] += p.d[b * i8_mr + i] * dx * static_cast<float>(sum[i]);
+                    if (p.m[b * i8_mr + i] != 0.0f) acc[c][i] += p.m[b * i8_mr + i] * sx;
+                }
             }
         }
     }
