@@ -462,6 +462,35 @@ TEST_CASE("reasoner_group: members give the same events, text, tokens and stats 
     CHECK(member[0]->memory_bytes() > member[0]->get_session().memory_bytes());
 }
 
+TEST_CASE("reasoner_group: members and the group may be destroyed in either order") {
+    const auto& t = noggin_test::bundled();
+    REQUIRE(t.ok);
+    auto g = std::make_unique<run::reasoner_group>();
+    REQUIRE(run::reasoner_group::create(*g, t.model).ok());
+    run::session_params sp;
+    sp.n_ctx = 256;
+    recorded rec[2];
+    std::unique_ptr<run::reasoner> member[2];
+    for (int i = 0; i < 2; ++i) {
+        member[i] = std::make_unique<run::reasoner>();
+        REQUIRE(run::reasoner::create(*member[i], std::move(run::session::create(t.model, sp)).value(), t.tok, t.chat, npc_params(0, &rec[i])).ok());
+        REQUIRE(g->add(*member[i]).ok());
+    }
+    REQUIRE(member[0]->ask(npc_question(0)).ok());
+    REQUIRE(member[1]->ask(npc_question(1)).ok());
+    g->step(std::chrono::microseconds(2000));
+    member[0].reset();  // a member destroyed first leaves the group
+    CHECK(g->size() == 1);
+    while (g->active() > 0) g->step(std::chrono::microseconds(2000));
+    CHECK(rec[1].events.back().type == run::event_type::done);
+    g.reset();  // the group destroyed first releases its member, which samples in buffers of its own again
+    rec[1].events.clear();
+    REQUIRE(member[1]->ask(npc_question(2)).ok());
+    member[1]->run();
+    CHECK(rec[1].events.back().type == run::event_type::done);
+    CHECK(member[1]->memory_bytes() > member[1]->get_session().memory_bytes());
+}
+
 TEST_CASE("reasoner_group: a member with a JSON schema answers the same as alone; step_together works without a group") {
     const auto& t = noggin_test::bundled();
     REQUIRE(t.ok);

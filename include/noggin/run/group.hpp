@@ -80,7 +80,8 @@ public:
     }
 
     // --- members -------------------------------------------------------------------------------------
-    // Add a created reasoner over the group's model (not owned; remove it before destroying it). Members
+    // Add a created reasoner over the group's model (not owned; a member destroyed first leaves the group by
+    // itself, and a group destroyed first releases its members: either order is safe). Members
     // sample in the group's one sampler scratch (the ≈3 MiB of candidates a 152k vocabulary needs is paid
     // once per group, not per member: they never sample at the same time, see Threads above); a removed
     // member gets buffers of its own again. Errors: invalid_argument (not created, over another model,
@@ -95,6 +96,8 @@ public:
             return status(status_code::invalid_argument, "reasoner_group::add: already a member");
         members_.push_back(&r);
         r.sampler_.use_scratch(&sampler_scratch_);
+        r.group_ = this;
+        r.leave_group_ = [](void* group, reasoner& member) { static_cast<reasoner_group*>(group)->remove(member); };
         return status();
     }
     // Remove a member (not while stepping); invalid_argument when it is not one.
@@ -102,7 +105,7 @@ public:
         auto it = std::find(members_.begin(), members_.end(), &r);
         if (it == members_.end()) return status(status_code::invalid_argument, "reasoner_group::remove: not a member");
         members_.erase(it);
-        r.sampler_.use_scratch(nullptr);
+        release(r);
         return status();
     }
     std::size_t size() const { return members_.size(); }
@@ -211,8 +214,13 @@ public:
     }
 
 private:
+    static void release(reasoner& r) {
+        r.sampler_.use_scratch(nullptr);
+        r.group_ = nullptr;
+        r.leave_group_ = nullptr;
+    }
     void release_members() {
-        for (reasoner* r : members_) r->sampler_.use_scratch(nullptr);
+        for (reasoner* r : members_) release(*r);
         members_.clear();
     }
 

@@ -143,6 +143,10 @@ public:
     reasoner() = default;
     reasoner(const reasoner&) = delete;
     reasoner& operator=(const reasoner&) = delete;
+    // A member of a reasoner_group leaves it first, so the two may be destroyed in either order.
+    ~reasoner() {
+        if (leave_group_ != nullptr) leave_group_(group_, *this);
+    }
 
     // The tokenizer and template must outlive the reasoner; the session is moved in.
     static status create(reasoner& out, session&& s, const text::tokenizer& tok, const text::chat_template& chat,
@@ -804,6 +808,10 @@ private:
     const text::chat_template* chat_ = nullptr;   // not owned
     reasoner_params params_{};
     sample::sampler sampler_{};
+    // The reasoner_group this is a member of (set by its add / remove; run/group.hpp), type-erased so that
+    // this header does not need group.hpp.
+    void* group_ = nullptr;
+    void (*leave_group_)(void* group, reasoner& r) = nullptr;
     std::int32_t think_end_ = -1;                 // id of </think>
     std::vector<text::chat_message> messages_;    // the conversation (assistant turns hold thoughts</think>answer)
     reasoner_state state_ = reasoner_state::idle;
