@@ -476,6 +476,9 @@ TEST_CASE("reasoner_group: members and the group may be destroyed in either orde
         REQUIRE(run::reasoner::create(*member[i], std::move(run::session::create(t.model, sp)).value(), t.tok, t.chat, npc_params(0, &rec[i])).ok());
         REQUIRE(g->add(*member[i]).ok());
     }
+    run::reasoner_group other;
+    REQUIRE(run::reasoner_group::create(other, t.model).ok());
+    CHECK(other.add(*member[0]).code() == status_code::invalid_argument);  // one group at a time
     REQUIRE(member[0]->ask(npc_question(0)).ok());
     REQUIRE(member[1]->ask(npc_question(1)).ok());
     g->step(std::chrono::microseconds(2000));

@@ -85,15 +85,15 @@ public:
     // sample in the group's one sampler scratch (the ≈3 MiB of candidates a 152k vocabulary needs is paid
     // once per group, not per member: they never sample at the same time, see Threads above); a removed
     // member gets buffers of its own again. Errors: invalid_argument (not created, over another model,
-    // already a member).
+    // already a member of this or another group).
     status add(reasoner& r) {
         if (model_ == nullptr) return status(status_code::invalid_argument, "reasoner_group: not created");
         const model::model* rm = r.get_session().get_model();
         if (rm == nullptr) return status(status_code::invalid_argument, "reasoner_group::add: reasoner not created");
         if (rm != model_ && rm->weights().token_embd.data != model_->weights().token_embd.data)
             return status(status_code::invalid_argument, "reasoner_group::add: the reasoner is over another model");
-        if (std::find(members_.begin(), members_.end(), &r) != members_.end())
-            return status(status_code::invalid_argument, "reasoner_group::add: already a member");
+        if (r.group_ != nullptr)  // of this group or another: one group at a time
+            return status(status_code::invalid_argument, "reasoner_group::add: already a member of a group");
         members_.push_back(&r);
         r.sampler_.use_scratch(&sampler_scratch_);
         r.group_ = this;
