@@ -136,6 +136,57 @@ struct reversed_pool {
 };
 }  // namespace
 
+namespace {
+// Interrupts on every third call (any thread): a pause that lands between takes at random.
+std::atomic<int> interrupt_calls{0};
+bool every_third(void*) { return interrupt_calls.fetch_add(1, std::memory_order_relaxed) % 3 == 2; }
+}  // namespace
+
+TEST_CASE("run_dynamic under a tile control: paused calls resume the intervals left and visit every item once") {
+    default_thread_pool two(2), three(3);
+    reversed_pool rev4{4}, rev70{70};
+    const thread_pool pools[] = {serial_thread_pool(), two.hook(), three.hook(), rev4.hook(), rev70.hook()};
+    for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{100}, std::size_t{1001}}) {
+        for (std::size_t p = 0; p < sizeof pools / sizeof pools[0]; ++p) {
+            for (int mode = 0; mode < 2; ++mode) {  // 0: a deadline already past (one take per call), 1: interrupts
+                CAPTURE(n);
+                CAPTURE(p);
+                CAPTURE(mode);
+                std::vector<std::atomic<int>> hits(n);
+                for (auto& h : hits) h.store(0);
+                visit_counter vc{&hits};
+                cpu::detail::tile_ranges left;
+                int calls = 0;
+                for (bool done = false; !done && calls <= static_cast<int>(n) + 1; ++calls) {
+                    cpu::detail::tile_control ctl;
+                    ctl.resume = &left;
+                    ctl.must_progress = true;  // as a pass does when nothing else ran in its call
+                    if (mode == 0) ctl.deadline_ns = cpu::detail::steady_ns() - 1000000;
+                    else ctl.interrupt = every_third;
+                    std::size_t before = 0, after = 0;
+                    for (auto& h : hits) before += static_cast<std::size_t>(h.load());
+                    {
+                        cpu::detail::scoped_tile_control scope(&ctl);
+                        cpu::detail::run_dynamic(pools[p], n, count_visits, &vc);
+                    }
+                    for (auto& h : hits) after += static_cast<std::size_t>(h.load());
+                    std::size_t not_done = 0;
+                    for (std::size_t i = 0; i < ctl.left.count; ++i) not_done += ctl.left.end[i] - ctl.left.begin[i];
+                    CHECK(not_done == n - after);  // `left` is exactly what is not done
+                    if (mode == 0) CHECK(after > before);  // must_progress: a past deadline still runs an item
+                    CHECK(ctl.stopped == (ctl.left.count > 0));
+                    done = !ctl.stopped;
+                    left = ctl.left;
+                }
+                int wrong = 0;
+                for (auto& h : hits) wrong += h.load() != 1;
+                CHECK(wrong == 0);
+                if (mode == 0 && n > 1) CHECK(calls > 1);
+            }
+        }
+    }
+}
+
 TEST_CASE("run_dynamic visits every item exactly once (own ranges, stealing from the back, > 64 parts)") {
     default_thread_pool two(2), three(3);
     reversed_pool rev4{4}, rev70{70};

@@ -83,31 +83,41 @@ inline void quantize_columns(dtype act, const float* x, std::int64_t n_cols, std
 // --- dynamic scheduling ---------------------------------------------------------------------------------------
 
 namespace detail {
+// The items of a run_dynamic call still to do after a pause: up to max_parts intervals [begin, end).
+// count == 0 means none recorded: a call starts on all of [0, n).
+struct tile_ranges {
+    static constexpr std::size_t max_parts = 64;
+    std::size_t count = 0;
+    std::uint32_t begin[max_parts] = {}, end[max_parts] = {};
+};
+
 // A caller's hold on the tiles of its next run_dynamic call, installed on the calling thread with
 // scoped_tile_control (model/forward.hpp installs one around each operation of a pausable pass). With a
-// control active, run_dynamic skips items [0, first) (done by an earlier call) and hands the rest out in
-// takes of about `take_ns` of predicted work (one item when nothing is known yet; a decode matmul tile
-// is ~1 µs, a prefill GEMM tile ~0.1–1 ms); before each take a worker asks `interrupt` and shortens the
-// take — or stops — so that it is not predicted (mean time per item so far in this call; est_tile_ns
-// before any) to end after `deadline_ns`. So an interrupt stops the call within one take. Items handed
-// out are always finished: after the call items [0, next) are done. A control applies to the first
+// control active, run_dynamic schedules like it does without one (one contiguous range per pool part,
+// stealing from the back: each thread reads its weights as one stream) but only over the intervals in
+// `resume` (done by an earlier call: everything else), in takes of about `take_ns` of predicted work (one
+// item when nothing is known yet; a decode matmul tile is ~1 µs, a prefill GEMM tile ~0.1–1 ms). Before
+// each take a worker asks `interrupt` and shortens the take — or stops — so that it is not predicted
+// (mean time per item so far in this call; est_tile_ns before any) to end after `deadline_ns`. So an
+// interrupt stops the call within one take. Items handed out are always finished: after a stopped call,
+// `left` holds what is not done (pass it as `resume` to the next call). A control applies to the first
 // run_dynamic call made under it only (later calls under the same scope run unchecked): a kernel with
 // several run_dynamic phases whose later phases read an earlier one's scratch must run only its last
 // phase under a control (scratch would be lost on a pause), e.g. by wrapping the earlier phases in
 // suspend_tile_control.
 struct tile_control {
     // in
-    std::size_t first = 0;                       // items [0, first) are already done: skipped
-    bool (*interrupt)(void* user) = nullptr;     // called by every worker before each item (any thread); true stops
+    const tile_ranges* resume = nullptr;         // items left by a stopped call (nullptr or count 0: all)
+    bool (*interrupt)(void* user) = nullptr;     // called by every worker before each take (any thread); true stops
     void* interrupt_user = nullptr;
     std::int64_t deadline_ns = INT64_MAX;        // steady_clock nanoseconds; INT64_MAX = none
     std::int64_t est_tile_ns = 0;                // predicted time of one item before any has run (0 = unknown)
     bool must_progress = false;                  // run at least one item whatever the deadline says
     std::int64_t take_ns = 50000;                // work per take (and per interrupt check), nanoseconds
     // out (valid after the call)
-    std::size_t next = 0;                        // items [0, next) are done
+    tile_ranges left;                            // items not done (count 0: the call completed)
     std::size_t n = 0;                           // items of the call
-    bool stopped = false;                        // next < n: the interrupt or the deadline stopped the call
+    bool stopped = false;                        // left.count > 0: the interrupt or the deadline stopped the call
     bool interrupted = false;                    // the interrupt (not the deadline) stopped it
     int calls = 0;                               // run_dynamic calls made under this control
     std::atomic<std::int64_t> run_ns{0};         // total time of the items run in this call (all workers)
@@ -142,7 +152,7 @@ inline std::int64_t steady_ns() {
 // threads: 288 KiB chunks −8 %, 96 KiB −25 % against contiguous halves). Which thread runs an item never
 // changes its result.
 struct range_job {
-    static constexpr std::size_t max_parts = 64;
+    static constexpr std::size_t max_parts = tile_ranges::max_parts;
     struct alignas(64) range {
         std::atomic<std::uint64_t> front_back{0};  // front (items taken from the front) | back << 32
     };
@@ -150,15 +160,20 @@ struct range_job {
     std::size_t parts = 0;
     parallel_task task = nullptr;
     void* ctx = nullptr;
+    // With a tile control (nullptr: no checks):
+    tile_control* ctl = nullptr;
+    std::atomic<bool> stop{false};         // a worker saw the interrupt or the deadline
+    std::atomic<bool> interrupted{false};
+    std::atomic<bool> took{false};         // some item was handed out in this call
 };
-// Take items from range r: from the front (`own`: a quarter of what is left, ≥ 1) or from the back (half,
-// ≥ 1). False when it is empty.
-inline bool range_take(range_job::range& r, bool own, std::size_t* begin, std::size_t* end) {
+// Take items from range r: from the front (`own`: a quarter of what is left) or from the back (half), at
+// most `cap`, at least 1. False when it is empty.
+inline bool range_take(range_job::range& r, bool own, std::uint64_t cap, std::size_t* begin, std::size_t* end) {
     std::uint64_t c = r.front_back.load(std::memory_order_relaxed);
     for (;;) {
         const std::uint64_t f = c & 0xffffffffu, b = c >> 32;
         if (f >= b) return false;
-        const std::uint64_t t = std::max<std::uint64_t>(1, (b - f) / (own ? 4 : 2));
+        const std::uint64_t t = std::max<std::uint64_t>(1, std::min(cap, (b - f) / (own ? 4 : 2)));
         const std::uint64_t next = own ? (f + t) | (b << 32) : f | ((b - t) << 32);
         if (r.front_back.compare_exchange_weak(c, next, std::memory_order_relaxed, std::memory_order_relaxed)) {
             *begin = static_cast<std::size_t>(own ? f : b - t);
@@ -167,117 +182,145 @@ inline bool range_take(range_job::range& r, bool own, std::size_t* begin, std::s
         }
     }
 }
+// How many items the next take may hold under the job's control (UINT64_MAX without one); 0: stop now.
+inline std::uint64_t take_cap(range_job& j, std::int64_t now) {
+    tile_control* c = j.ctl;
+    if (c == nullptr) return UINT64_MAX;
+    if (j.stop.load(std::memory_order_relaxed)) return 0;
+    if (c->interrupt != nullptr && c->interrupt(c->interrupt_user)) {
+        j.interrupted.store(true, std::memory_order_relaxed);
+        j.stop.store(true, std::memory_order_relaxed);
+        return 0;
+    }
+    const std::size_t ran = c->run_items.load(std::memory_order_relaxed);
+    const std::int64_t est = ran > 0 ? c->run_ns.load(std::memory_order_relaxed) / static_cast<std::int64_t>(ran) : c->est_tile_ns;
+    std::uint64_t cap = est > 0 ? static_cast<std::uint64_t>(std::max<std::int64_t>(1, c->take_ns / est)) : 1;
+    if (c->deadline_ns != INT64_MAX) {
+        const std::int64_t left = c->deadline_ns - now;
+        const bool first_item = c->must_progress && !j.took.load(std::memory_order_relaxed);
+        if (!first_item && est >= left) {
+            j.stop.store(true, std::memory_order_relaxed);
+            return 0;
+        }
+        if (est > 0) cap = std::min(cap, static_cast<std::uint64_t>(std::max<std::int64_t>(left, 0) / est));
+        cap = std::max<std::uint64_t>(cap, 1);
+    }
+    return cap;
+}
+// Run one take [b, e) (timed for the control's predictions).
+inline void range_run(range_job& j, std::size_t b, std::size_t e, std::size_t worker, std::int64_t t0) {
+    if (j.ctl != nullptr) j.took.store(true, std::memory_order_relaxed);
+    j.task(j.ctx, b, e, worker);
+    if (j.ctl != nullptr) {
+        j.ctl->run_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
+        j.ctl->run_items.fetch_add(e - b, std::memory_order_relaxed);
+    }
+}
 inline void range_task(void* p, std::size_t part_begin, std::size_t part_end, std::size_t worker) {
     range_job& j = *static_cast<range_job*>(p);
     std::size_t b, e;
-    for (std::size_t part = part_begin; part < part_end; ++part)
-        while (range_take(j.ranges[part], true, &b, &e)) j.task(j.ctx, b, e, worker);
+    for (std::size_t part = part_begin; part < part_end; ++part) {
+        for (;;) {
+            const std::int64_t t0 = j.ctl != nullptr ? steady_ns() : 0;
+            const std::uint64_t cap = take_cap(j, t0);
+            if (cap == 0 || !range_take(j.ranges[part], true, cap, &b, &e)) break;
+            range_run(j, b, e, worker, t0);
+        }
+    }
     for (std::size_t i = 1; i < j.parts; ++i) {  // then the others' ranges, from their backs
         range_job::range& r = j.ranges[(part_begin + i) % j.parts];
-        while (range_take(r, false, &b, &e)) j.task(j.ctx, b, e, worker);
+        for (;;) {
+            const std::int64_t t0 = j.ctl != nullptr ? steady_ns() : 0;
+            const std::uint64_t cap = take_cap(j, t0);
+            if (cap == 0) return;
+            if (!range_take(r, false, cap, &b, &e)) break;
+            range_run(j, b, e, worker, t0);
+        }
     }
 }
 
-// With a tile control: items [0, n) handed out in chunks of `grain` from one atomic counter (items
-// [0, next) done is what a pause records), to up to `concurrency` pool parts.
-struct dynamic_job {
+// Without a control and with more than 64 pool parts: chunks of `grain` items from one counter.
+struct counter_job {
     std::atomic<std::size_t> next{0};
-    std::size_t n = 0, grain = 1, first = 0;
+    std::size_t n = 0, grain = 1;
     parallel_task task = nullptr;
     void* ctx = nullptr;
-    tile_control* ctl = nullptr;     // null: no checks
-    std::atomic<bool> stop{false};   // a worker saw the interrupt or the deadline
-    std::atomic<bool> interrupted{false};
 };
-inline void dynamic_task(void* p, std::size_t, std::size_t, std::size_t worker) {
-    dynamic_job& j = *static_cast<dynamic_job*>(p);
-    tile_control* c = j.ctl;
-    if (c == nullptr) {
-        for (;;) {
-            const std::size_t b = j.next.fetch_add(j.grain, std::memory_order_relaxed);
-            if (b >= j.n) return;
-            j.task(j.ctx, b, std::min(b + j.grain, j.n), worker);
-        }
-    }
+inline void counter_task(void* p, std::size_t, std::size_t, std::size_t worker) {
+    counter_job& j = *static_cast<counter_job*>(p);
     for (;;) {
-        if (j.stop.load(std::memory_order_relaxed)) return;
-        if (c->interrupt != nullptr && c->interrupt(c->interrupt_user)) {
-            j.interrupted.store(true, std::memory_order_relaxed);
-            j.stop.store(true, std::memory_order_relaxed);
-            return;
-        }
-        const std::int64_t t0 = steady_ns();
-        std::size_t take = j.grain;
-        if (c->deadline_ns != INT64_MAX) {
-            const std::size_t ran = c->run_items.load(std::memory_order_relaxed);
-            const std::int64_t est = ran > 0 ? c->run_ns.load(std::memory_order_relaxed) / static_cast<std::int64_t>(ran) : c->est_tile_ns;
-            const bool first_item = c->must_progress && j.next.load(std::memory_order_relaxed) == j.first;
-            const std::int64_t left = c->deadline_ns - t0;
-            if (!first_item && est >= left) {
-                j.stop.store(true, std::memory_order_relaxed);
-                return;
-            }
-            if (est > 0) take = std::max<std::size_t>(1, std::min<std::size_t>(take, static_cast<std::size_t>(std::max<std::int64_t>(left, 0) / est)));
-        }
-        const std::size_t b = j.next.fetch_add(take, std::memory_order_relaxed);
+        const std::size_t b = j.next.fetch_add(j.grain, std::memory_order_relaxed);
         if (b >= j.n) return;
-        const std::size_t e = std::min(b + take, j.n);
-        j.task(j.ctx, b, e, worker);
-        c->run_ns.fetch_add(steady_ns() - t0, std::memory_order_relaxed);
-        c->run_items.fetch_add(e - b, std::memory_order_relaxed);
+        j.task(j.ctx, b, std::min(b + j.grain, j.n), worker);
     }
 }
-// Run task over [0, n) on the pool: one contiguous range per part with stealing from the back (range_job;
-// more than 64 parts: chunks of about n / (8 · concurrency) items from one counter); under a tile_control
-// (see above) from one counter, from control->first, with its checks.
+// Run task over [0, n) on the pool: one contiguous range per part with stealing from the back (range_job),
+// under a tile_control (see above) over the intervals it resumes, with its checks and at most 64 parts;
+// without a control and with more than 64 parts, chunks of about n / (8 · concurrency) items from one
+// counter.
 inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task task, void* ctx) {
     tile_control* c = current_tile_control();
     if (c != nullptr && c->calls++ > 0) c = nullptr;  // a control holds the first call only
-    if (c == nullptr) {
-        if (n == 0) return;
-        if (pool.parallel_for == nullptr || pool.concurrency <= 1) {
-            task(ctx, 0, n, 0);
-            return;
-        }
-        if (pool.concurrency <= range_job::max_parts && n < (std::size_t{1} << 32)) {
-            range_job j;
-            j.parts = std::min(pool.concurrency, n);
-            for (std::size_t p = 0; p < j.parts; ++p)
-                j.ranges[p].front_back.store(static_cast<std::uint64_t>(n * p / j.parts) |
-                                                 static_cast<std::uint64_t>(n * (p + 1) / j.parts) << 32,
-                                             std::memory_order_relaxed);
-            j.task = task;
-            j.ctx = ctx;
-            pool.run(j.parts, range_task, &j);
-            return;
-        }
-        dynamic_job j;
+    const bool serial = pool.parallel_for == nullptr || pool.concurrency <= 1;
+    if (c == nullptr && (n == 0 || serial)) {
+        if (n > 0) task(ctx, 0, n, 0);
+        return;
+    }
+    if (n >= (std::size_t{1} << 32)) {  // beyond the ranges' 32-bit bounds (never a real tile count): no checks
+        if (c != nullptr) c->n = n, c->left = tile_ranges{}, c->stopped = c->interrupted = false;
+        c = nullptr;
+    }
+    if (c == nullptr && pool.concurrency > range_job::max_parts) {
+        counter_job j;
         j.n = n;
         j.grain = std::max<std::size_t>(1, n / (8 * pool.concurrency));
         j.task = task;
         j.ctx = ctx;
-        pool.run(std::min(pool.concurrency, (n + j.grain - 1) / j.grain), dynamic_task, &j);
+        pool.run(std::min(pool.concurrency, (n + j.grain - 1) / j.grain), counter_task, &j);
         return;
     }
-    c->n = n;
-    const std::size_t first = std::min(c->first, n);
-    dynamic_job j;
-    j.n = n;
-    j.first = first;
-    j.next.store(first, std::memory_order_relaxed);
+    range_job j;
     j.task = task;
     j.ctx = ctx;
     j.ctl = c;
-    const bool serial = pool.parallel_for == nullptr || pool.concurrency <= 1;
-    const std::size_t workers = serial ? 1 : pool.concurrency;
-    if (c->est_tile_ns > 0 && c->take_ns > c->est_tile_ns)  // takes of ~take_ns, ≥ 4 per worker for balance
-        j.grain = std::max<std::size_t>(1, std::min(static_cast<std::size_t>(c->take_ns / c->est_tile_ns), (n - first) / (4 * workers)));
-    if (first < n) {
-        if (serial) dynamic_task(&j, 0, 1, 0);
-        else pool.run(std::min(workers, n - first), dynamic_task, &j);
+    const std::size_t workers = serial ? 1 : std::min(pool.concurrency, range_job::max_parts);
+    // The intervals to run: what the control resumes (clipped to [0, n)), or all of [0, n) — then split,
+    // the largest in halves, until every worker has one.
+    tile_ranges todo;
+    if (c != nullptr && c->resume != nullptr && c->resume->count > 0) {
+        for (std::size_t i = 0; i < c->resume->count && i < tile_ranges::max_parts; ++i) {
+            const std::size_t b = std::min<std::size_t>(c->resume->begin[i], n), e = std::min<std::size_t>(c->resume->end[i], n);
+            if (b < e) todo.begin[todo.count] = static_cast<std::uint32_t>(b), todo.end[todo.count++] = static_cast<std::uint32_t>(e);
+        }
+    } else if (n > 0) {
+        todo.begin[0] = 0, todo.end[0] = static_cast<std::uint32_t>(n), todo.count = 1;
     }
-    c->next = std::min(j.next.load(std::memory_order_relaxed), n);
-    c->stopped = c->next < n;
+    while (todo.count < workers) {
+        std::size_t w = 0;
+        for (std::size_t i = 1; i < todo.count; ++i)
+            if (todo.end[i] - todo.begin[i] > todo.end[w] - todo.begin[w]) w = i;
+        if (todo.count == 0 || todo.end[w] - todo.begin[w] < 2) break;
+        const std::uint32_t mid = todo.begin[w] + (todo.end[w] - todo.begin[w]) / 2;
+        for (std::size_t i = todo.count; i > w + 1; --i) todo.begin[i] = todo.begin[i - 1], todo.end[i] = todo.end[i - 1];
+        todo.begin[w + 1] = mid, todo.end[w + 1] = todo.end[w], todo.end[w] = mid;
+        ++todo.count;
+    }
+    j.parts = todo.count;
+    for (std::size_t p = 0; p < j.parts; ++p)
+        j.ranges[p].front_back.store(todo.begin[p] | static_cast<std::uint64_t>(todo.end[p]) << 32, std::memory_order_relaxed);
+    if (j.parts > 0) {
+        if (serial) range_task(&j, 0, j.parts, 0);
+        else pool.run(j.parts, range_task, &j);
+    }
+    if (c == nullptr) return;
+    c->n = n;
+    c->left = tile_ranges{};
+    for (std::size_t p = 0; p < j.parts; ++p) {
+        const std::uint64_t fb = j.ranges[p].front_back.load(std::memory_order_relaxed);
+        const std::uint32_t f = static_cast<std::uint32_t>(fb & 0xffffffffu), b = static_cast<std::uint32_t>(fb >> 32);
+        if (f < b) c->left.begin[c->left.count] = f, c->left.end[c->left.count++] = b;
+    }
+    c->stopped = c->left.count > 0;
     c->interrupted = c->stopped && j.interrupted.load(std::memory_order_relaxed);
 }
 }  // namespace detail

@@ -218,12 +218,13 @@ enum op_kind : int {
 };
 
 // Where a paused pass stands (kept in its workspace): chunks [0, chunk) are complete; in chunk `chunk`,
-// operations [0, op) are complete and operation `op` has items (tiles) [0, tile) done.
+// operations [0, op) are complete and operation `op` has the items (tiles) outside `tiles` done (tiles.count
+// 0: none done).
 struct pass_record {
     bool paused = false;          // a pass is paused in this workspace
     std::uint64_t signature = 0;  // which pass (segments, their caches' states and tokens)
     std::int64_t chunk = 0, op = 0;
-    std::size_t tile = 0;
+    cpu::detail::tile_ranges tiles;
 };
 }  // namespace detail
 
@@ -531,7 +532,7 @@ inline thread_pool dynamic_pool(const thread_pool* real) {
 struct pass_cursor {
     enum stop_kind : int { running = 0, paused = 1, cancelled = 2, failed = 3 };
     const forward_batch_params& fp;
-    pass_record& rec;            // rec.op / rec.tile: where the current chunk resumes
+    pass_record& rec;            // rec.op / rec.tiles: where the current chunk resumes
     std::int64_t* est_ns;        // [op_kind_count] predictions (per tile for tiled kinds)
     std::int64_t* est_rows;      // rows they were measured at
     bool resumable;              // fp.progress set
@@ -554,7 +555,7 @@ struct pass_cursor {
     void done() {
         ++op;
         rec.op = op;
-        rec.tile = 0;
+        rec.tiles = cpu::detail::tile_ranges{};
         progressed = true;
     }
     bool may_start(std::int64_t est) {
@@ -598,7 +599,7 @@ struct pass_cursor {
             return true;
         }
         cpu::detail::tile_control ctl;
-        ctl.first = resumable ? rec.tile : 0;
+        ctl.resume = resumable ? &rec.tiles : nullptr;
         ctl.interrupt = fp.interrupt;
         ctl.interrupt_user = fp.interrupt_user;
         ctl.deadline_ns = deadline_ns;
@@ -619,8 +620,8 @@ struct pass_cursor {
             learn(k, ctl.run_ns.load(std::memory_order_relaxed) / static_cast<std::int64_t>(ran));
             progressed = true;
         }
-        if (ctl.stopped) {  // items [0, next) done
-            rec.tile = ctl.next;
+        if (ctl.stopped) {  // the items in ctl.left are not done
+            rec.tiles = ctl.left;
             interrupted = ctl.interrupted;
             stop = ctl.interrupted && !resumable ? cancelled : paused;
             return false;
@@ -974,7 +975,7 @@ inline status forward_batch(const model& m, workspace& ws, const forward_segment
         }
         rec.chunk = chunk;
         rec.op = 0;
-        rec.tile = 0;
+        rec.tiles = cpu::detail::tile_ranges{};
     }
     rec = detail::pass_record{};
     for (std::size_t i = 0; i < n_segs; ++i) NOGGIN_TRY(segs[i].kv->set_n_past(segs[i].kv->n_past() + segs[i].n_tokens));
