@@ -4,15 +4,18 @@
 //     noggin-bench --model FILE [--threads 2] [-r 2] [-p 512] [-n 128] [--json]
 //
 // pp: one batch of -p tokens from an empty KV cache (logits of the last token only), like llama-bench's
-// pp512. tg: -n single-token steps from an empty cache, like llama-bench's tg128. Each repetition first
-// measures the read bandwidth (an AVX2 sum over a 1 GiB buffer, same thread count) and frees the buffer,
-// then runs pp and tg. Reported: mean ± half the spread (max − min)/2 over the repetitions; CPU seconds
+// pp512. tg: -n single-token steps from an empty cache, like llama-bench's tg128. Each repetition runs pp,
+// then measures the read bandwidth (an AVX2 sum over a 1 GiB buffer, same thread count; the buffer is
+// freed again) and runs tg right after it. Reported: mean ± half the spread (max − min)/2 over the repetitions; CPU seconds
 // per token (user + system, all threads) next to wall time, which is the fairer figure on a shared machine.
 //
 // Roofline: a decode step reads every weight once, except the token embedding of which it reads one row.
-// roofline_share = tg t/s ÷ (read GB/s ÷ weight bytes per token), with the median bandwidth of the run.
-// The bandwidth is measured on 4 KiB pages and on transparent huge pages (where the OS gives them) and
-// the higher median is the roofline's: a stream over huge pages can be faster (fewer TLB misses and
+// A repetition's share = its tg t/s ÷ (read GB/s ÷ weight bytes per token), with the bandwidth measured
+// just before its tg (this machine's bandwidth moves by tens of percent within minutes, so a probe taken
+// far from the tokens it is compared with adds that swing to the share); roofline_share is the median
+// of the repetitions' shares (roofline_share_min / _max the range). The bandwidth is measured on 4 KiB
+// pages and on transparent huge pages (where the OS gives them) and the higher of the two is the
+// roofline's: a stream over huge pages can be faster (fewer TLB misses and
 // page walks, no prefetcher stop every 4 KiB), and the model's weights may be mapped either way
 // (weights_huge_bytes: how much of the file mapping is on huge pages after the run).
 // --profile: one more tg pass, timed per operation of the forward pass (through forward_params'
@@ -201,9 +204,8 @@ int main(int argc, char** argv) {
 
     std::vector<double> pp, tg, pp_cpu, tg_cpu, bw, bw_huge;
     std::uint64_t peak = 0;
+    std::vector<double> shares;  // per repetition (see the file comment)
     for (int r = 0; r < reps; ++r) {
-        bw.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::small));
-        bw_huge.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::huge));
         reset_peak_rss();
         if (n_prompt > 0) {
             ctx->kv().clear();
@@ -218,6 +220,10 @@ int main(int argc, char** argv) {
             pp.push_back(static_cast<double>(n_prompt) / sec);
             pp_cpu.push_back(csec / static_cast<double>(n_prompt));
         }
+        peak = std::max(peak, peak_rss_bytes());
+        bw.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::small));
+        bw_huge.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::huge));
+        reset_peak_rss();
         if (n_gen > 0) {
             ctx->kv().clear();
             const double c0 = cpu_seconds();
@@ -232,6 +238,7 @@ int main(int argc, char** argv) {
             const double sec = seconds_since(t0), csec = cpu_seconds() - c0;
             tg.push_back(static_cast<double>(n_gen) / sec);
             tg_cpu.push_back(csec / static_cast<double>(n_gen));
+            shares.push_back(tg.back() * static_cast<double>(decode_bytes) / (std::max(bw.back(), bw_huge.back()) * 1e9));
         }
         peak = std::max(peak, peak_rss_bytes());
     }
@@ -309,7 +316,8 @@ int main(int argc, char** argv) {
     const std::uint64_t weights_huge =
         data_hi > data_lo ? noggin_bench::huge_page_bytes(reinterpret_cast<const void*>(data_lo), data_hi - data_lo) : 0;
     const double roofline_tps = read_gbps * 1e9 / static_cast<double>(decode_bytes);
-    const double share = tg.empty() ? 0.0 : tgs.mean / roofline_tps;
+    const summary shs = summarize(shares);
+    const double share = shares.empty() ? 0.0 : median(shares);
     const char* simd = NOGGIN_SIMD_AVX2 ? "avx2" : (NOGGIN_SIMD_NEON ? "neon" : "scalar");
     std::string name = path;
     if (const std::size_t slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
@@ -321,11 +329,11 @@ int main(int argc, char** argv) {
             "\"pp_cpu_s_per_token\": %.6f, \"tg_cpu_s_per_token\": %.6f, "
             "\"read_gbps\": %.3f, \"read_gbps_small_pages\": %.3f, \"read_gbps_huge_pages\": %.3f, \"read_gbps_min\": %.3f, "
             "\"read_gbps_max\": %.3f, \"weights_huge_bytes\": %llu, \"decode_bytes_per_token\": %llu, "
-            "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
+            "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"roofline_share_min\": %.4f, \"roofline_share_max\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
             "\"kv_bytes\": %zu, \"open_s\": %.4f}\n",
             name.c_str(), simd, threads, reps, static_cast<long long>(n_prompt), static_cast<long long>(n_gen), pps.mean,
             pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, read_small, read_huge, bws.min, bws.max,
-            static_cast<unsigned long long>(weights_huge), static_cast<unsigned long long>(decode_bytes), roofline_tps, share, static_cast<unsigned long long>(peak),
+            static_cast<unsigned long long>(weights_huge), static_cast<unsigned long long>(decode_bytes), roofline_tps, share, shs.min, shs.max, static_cast<unsigned long long>(peak),
             static_cast<unsigned long long>(file_bytes), kv_bytes, open_s);
         return 0;
     }
@@ -340,9 +348,9 @@ int main(int argc, char** argv) {
         std::printf("| tg%-4lld | %10.2f ± %-11.2f | %12.2f |\n", static_cast<long long>(n_gen), tgs.mean, tgs.half_spread,
                     1e3 * tgc.mean);
     std::printf("read bandwidth %.1f GB/s (medians: 4 KiB pages %.1f (%.1f..%.1f), huge pages %.1f), %.3f GB read per "
-                "decode token -> roofline %.2f t/s, tg share %.0f %%; weights on huge pages: %.0f MiB\n",
+                "decode token -> roofline %.2f t/s, tg share %.0f %% (repetitions %.0f..%.0f %%); weights on huge pages: %.0f MiB\n",
                 read_gbps, read_small, bws.min, bws.max, read_huge, static_cast<double>(decode_bytes) / 1e9, roofline_tps,
-                100.0 * share, static_cast<double>(weights_huge) / 1048576.0);
+                100.0 * share, 100.0 * shs.min, 100.0 * shs.max, static_cast<double>(weights_huge) / 1048576.0);
     if (!prof_names.empty()) {
         const double per = 1e3 / static_cast<double>(n_gen);
         std::printf("decode profile, %lld steps: %.2f ms per token\n| operation | ms/token | share | weight GB/token | GB/s |\n"
