@@ -1,9 +1,9 @@
 // Tests for noggin/cpu/gemm_int8.hpp (and gemm.hpp's gemm_quantized dispatch): the integer GEMM for Q4_0
-// and Q8_0 × Q8_1 and Q3_K / Q4_K / Q5_K / Q6_K × Q8_K against the per-column dots on the same quantized input
+// and Q8_0 × Q8_1 and Q2_K / Q3_K / Q4_K / Q5_K / Q6_K × Q8_K against the per-column dots on the same quantized input
 // (matmul_quantized: equal to float rounding) and against the double-precision dequantize-then-multiply
 // reference (matmul_ref: the activation quantization error), with row counts that leave partial tiles, k
 // that leaves a partial panel, column counts that leave every micro-kernel tail, the int16 worst cases of
-// the non-VNNI path (Q4_0, Q4_K), the largest Q5_K quants, Q8_0's and Q6_K's extreme quants (the unsigned
+// the non-VNNI path (Q4_0, Q4_K), the largest Q5_K and Q2_K quants, Q8_0's and Q6_K's extreme quants (the unsigned
 // offset and its correction), and identical results on 1 and 2 threads. Q8_0, Q3_K, Q5_K and Q6_K run where
 // this build's kernel sums them exactly (gemm_int8_supported; not on AVX2 without VNNI).
 #include "noggin/cpu/gemm_int8.hpp"
@@ -124,8 +124,8 @@ void check_largest_k_quants(dtype t) {
 
 }  // namespace
 
-TEST_CASE("gemm_int8 Q4_0, Q8_0, Q3_K, Q4_K, Q5_K and Q6_K equal the per-column dots to float rounding, odd sizes and tails") {
-    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q3_k, dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
+TEST_CASE("gemm_int8 Q4_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K equal the per-column dots to float rounding, odd sizes and tails") {
+    for (dtype t : {dtype::q4_0, dtype::q8_0, dtype::q2_k, dtype::q3_k, dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
         if (!cpu::gemm_int8_supported(t)) {
             MESSAGE("no exact integer GEMM for ", std::string(dtype_name(t)),
                     " in this build (AVX2 without VNNI): the float GEMM takes it");
@@ -173,6 +173,18 @@ TEST_CASE("gemm_int8 Q4_K and Q5_K at their largest quants, scales and mins (Q4_
         check_largest_k_quants<block_q5_k>(dtype::q5_k);
     else
         MESSAGE("no exact integer GEMM for Q5_K in this build (AVX2 without VNNI): Q4_K only");
+}
+
+TEST_CASE("gemm_int8 Q2_K at its largest quants, scales and mins (3, 15, 15), activations -128 / 127 in 16-element runs") {
+    const std::int64_t k = 768, rows = 35;
+    std::vector<block_q2_k> wb(static_cast<std::size_t>(k / 256 * rows));
+    for (std::size_t i = 0; i < wb.size(); ++i) {
+        wb[i].d = f32_to_f16(i % 3 == 0 ? 0.5f : 0.25f);
+        wb[i].dmin = f32_to_f16(i % 2 == 0 ? 0.125f : 0.0625f);
+        for (std::uint8_t& q : wb[i].qs) q = 0xff;  // every quant 3
+        for (std::uint8_t& sc : wb[i].scales) sc = 0xff;  // scale 15, min 15
+    }
+    check_sign_runs_against_dots(tensor_view::contiguous(dtype::q2_k, wb.data(), {k, rows}), 16);
 }
 
 TEST_CASE("gemm_int8 Q6_K is exact at extreme quants (q 0 and 63, scales 127 and -128, activations -128 / 127)") {
@@ -236,9 +248,10 @@ TEST_CASE("gemm_int8 Q8_0 is exact at extreme quants (±127 weights and activati
         }
 }
 
-TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q4_K (and Q8_0, Q3_K, Q5_K, Q6_K with VNNI), floats otherwise") {
+TEST_CASE("gemm_quantized: quantized input through the integer GEMM for Q4_0, Q2_K, Q4_K (and Q8_0, Q3_K, Q5_K, Q6_K with VNNI), floats otherwise") {
     CHECK(cpu::gemm_input_type(dtype::q4_0) == dtype::q8_1);
     CHECK(cpu::gemm_input_type(dtype::q4_k) == dtype::q8_k);
+    CHECK(cpu::gemm_input_type(dtype::q2_k) == dtype::q8_k);
     CHECK(cpu::gemm_input_type(dtype::q8_0) == (cpu::gemm_int8_supported(dtype::q8_0) ? dtype::q8_1 : dtype::f32));
     for (dtype t : noggin_test::all_dtypes()) {
         const dtype in = cpu::gemm_input_type(t);

@@ -84,7 +84,7 @@ TEST_CASE("dequantized llama-small-<type>.gguf tensors match the F32 master") {
     CHECK(checked > 100);
 }
 
-TEST_CASE("gemm_int8 on every integer-GEMM matrix of {llama,qwen2}-small-{q4_0,q8_0,q3_k_m,q4_k_m,q5_k_m,q6_k}.gguf equals the per-column dots") {
+TEST_CASE("gemm_int8 on every integer-GEMM matrix of {llama,qwen2}-small-{q4_0,q8_0,q2_k,q3_k_m,q4_k_m,q5_k_m,q6_k}.gguf equals the per-column dots") {
     const auto dir = noggin_test::shared_dir();
     if (!dir) {
         NOGGIN_SKIP_WITHOUT_SHARED();
@@ -94,7 +94,8 @@ TEST_CASE("gemm_int8 on every integer-GEMM matrix of {llama,qwen2}-small-{q4_0,q
     int checked = 0;
     for (const char* name : {"llama-small-q4_0.gguf", "qwen2-small-q4_0.gguf", "llama-small-q8_0.gguf", "qwen2-small-q8_0.gguf",
                              "llama-small-q4_k_m.gguf", "qwen2-small-q4_k_m.gguf", "llama-small-q6_k.gguf", "qwen2-small-q6_k.gguf",
-                             "llama-small-q5_k_m.gguf", "qwen2-small-q5_k_m.gguf", "llama-small-q3_k_m.gguf", "qwen2-small-q3_k_m.gguf"}) {
+                             "llama-small-q5_k_m.gguf", "qwen2-small-q5_k_m.gguf", "llama-small-q3_k_m.gguf", "qwen2-small-q3_k_m.gguf",
+                             "llama-small-q2_k.gguf", "qwen2-small-q2_k.gguf"}) {
         result<gguf::file> f = gguf::file::open(*dir + "/models/" + name);
         REQUIRE_MESSAGE(f.ok(), name);
         for (const gguf::tensor_info& t : f->tensors()) {

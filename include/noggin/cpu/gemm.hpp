@@ -250,8 +250,8 @@ inline status gemm(const tensor_view& w, const float* x, std::int64_t n_cols, fl
 }
 
 // The activation format gemm_quantized takes for weights of type `w`: vec_dot_type(w) (Q8_1, or Q8_K for
-// Q4_K) where an integer GEMM exists (gemm_int8_supported: Q4_0, Q4_K, and Q8_0 where VNNI exists), f32
-// otherwise. So a caller that keeps its input quantized to vec_dot_type for the per-column dots can hand
+// K-quants) where an integer GEMM exists (gemm_int8_supported: Q4_0, Q2_K, Q4_K, and Q8_0, Q3_K, Q5_K, Q6_K
+// where VNNI exists), f32 otherwise. So a caller that keeps its input quantized to vec_dot_type for the per-column dots can hand
 // the same buffer to the GEMM.
 inline dtype gemm_input_type(dtype w) { return gemm_int8_supported(w) ? vec_dot_type(w) : dtype::f32; }
 

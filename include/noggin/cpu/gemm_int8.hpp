@@ -1,6 +1,6 @@
 // noggin/cpu/gemm_int8.hpp — y = W·x for a batch of columns with integer dot products: Q4_0 and Q8_0
-// weights against Q8_1 activations, Q3_K, Q4_K, Q5_K and Q6_K against Q8_K (the formats their dot products
-// already take, vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
+// weights against Q8_1 activations, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K against Q8_K (the formats their dot
+// products already take, vec_dot_type), weight rows unpacked once per tile into row-interleaved int8 panels.
 //
 //     // xq: n_cols columns of activations in vec_dot_type(W.type), activation_row_bytes apart, e.g. from
 //     // noggin::cpu::quantize_columns(noggin::cpu::vec_dot_type(W.type), x, n_cols, k, xq, pool).
@@ -16,15 +16,16 @@
 // Panel (per tile of MR weight rows and up to 8 blocks of 32 elements, on the calling thread's stack):
 //   qs[b][s][i][0..3] = quants 4s..4s+3 of block b of row i, so one 64-byte (32-byte) load holds 4
 //                       consecutive elements of 16 (8) rows: Q4_0 and Q4_K unsigned 0..15 (offset not
-//                       applied), Q5_K unsigned 0..31,
+//                       applied), Q5_K unsigned 0..31, Q2_K unsigned 0..3,
 //                       Q8_0 signed as stored, Q6_K signed q − 32, Q3_K signed q − 4 (high bit clear);
 //   d[b][i]           = the row's block scale as float;
 //   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
 //   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below); Q3_K / Q6_K: wsum[g][i] of 16-element
 //                       group g;
 //   sc[b][i], mn[b][i], dmin[i] = Q4_K / Q5_K: sub-block b's 6-bit scale and min, the super-block's dmin
-//                       (its d in d[0][i]); Q3_K / Q6_K: sc[g][i] the signed scale of group g. A panel is
-//                       exactly one K-quant super-block (8 sub-blocks of 32).
+//                       (its d in d[0][i]); Q2_K the same per 16-element group g (4-bit scale and min);
+//                       Q3_K / Q6_K: sc[g][i] the signed scale of group g. A panel is exactly one K-quant
+//                       super-block (8 sub-blocks of 32).
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
@@ -33,7 +34,8 @@
 // activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
 // wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
 // multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
-// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit.
+// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit,
+// Q2_K the same per 16-element group (4 steps; its pair sums ≤ 8·3·128 fit int16 without VNNI too).
 // Q6_K: signed q − 32 against q_x +
 // 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32; Q3_K the same on
 // its signed 3-bit quants. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
@@ -44,7 +46,7 @@
 //
 // Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
 // product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
-// d_w·d_x·Σq_w·q_x; vec_dot_q{4,5}_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum); vec_dot_q{3,6}_k_*:
+// d_w·d_x·Σq_w·q_x; vec_dot_q{2,4,5}_k_*: d_x·(d·Σsc·Σq_w·q_x − dmin·Σmn·bsum); vec_dot_q{3,6}_k_*:
 // d_x·d·Σsc·Σq_w·q_x with signed q_w); only the float summation order
 // over blocks differs, so gemm_int8 equals matmul_quantized on the same quantized input to float rounding (≈1e-7 relative), and both differ from the
 // exact product by the activation quantization (≈1e-2 relative for random data). Results do not depend on
@@ -93,15 +95,15 @@ namespace cpu {
 #define NOGGIN_GEMM_INT8_WIDE 1
 #endif
 
-// Weight types with an integer GEMM here (their activations in vec_dot_type: Q8_1, or Q8_K for Q4_K).
+// Weight types with an integer GEMM here (their activations in vec_dot_type: Q8_1, or Q8_K for K-quants).
 inline bool gemm_int8_supported(dtype w) {
-    return w == dtype::q4_0 || w == dtype::q4_k ||
+    return w == dtype::q4_0 || w == dtype::q4_k || w == dtype::q2_k ||
            ((w == dtype::q8_0 || w == dtype::q3_k || w == dtype::q5_k || w == dtype::q6_k) && NOGGIN_GEMM_INT8_WIDE);
 }
 
 namespace detail {
 // The weight layouts the panels take (one instantiation of the micro-kernel each).
-enum class i8_kind { q4_0, q8_0, q3_k, q4_k, q5_k, q6_k };
+enum class i8_kind { q4_0, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k };
 
 #if NOGGIN_GEMM_INT8_512
 constexpr std::int64_t i8_lanes = 16;  // int32 lanes (= weight rows) per vector
@@ -124,8 +126,8 @@ struct i8_panel {
     alignas(64) float m[i8_kb * i8_mr];                   // [b][i] Q4_0: multiplier of the activation block sum
     alignas(64) std::int32_t wsum[2 * i8_kb * i8_mr];     // [b][i] Q8_0: 128·Σ quants of the block; [g][i] Q6_K
     alignas(64) std::int32_t sc[2 * i8_kb * i8_mr];       // [b][i] Q4_K: sub-block scale; [g][i] Q6_K: group scale
-    alignas(64) std::int32_t mn[i8_kb * i8_mr];           // [b][i] Q4_K: sub-block min
-    alignas(64) float dmin[i8_mr];                        // [i] Q4_K: the super-block's dmin
+    alignas(64) std::int32_t mn[2 * i8_kb * i8_mr];       // [b][i] Q4_K: sub-block min; [g][i] Q2_K: group min
+    alignas(64) float dmin[i8_mr];                        // [i] Q4_K / Q2_K: the super-block's dmin
 };
 
 // --- panel packing ----------------------------------------------------------------------------------------
@@ -219,6 +221,38 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
         }
 }
 
+// Rows [r0, r0 + nr) of the Q2_K matrix w, super-block b0 / 8, into p: the unsigned quants 0..3, per
+// 16-element group g its 4-bit scale and min; rows nr..MR-1 are zero.
+inline void i8_pack_q2_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
+    for (std::int64_t i = 0; i < nr; ++i) {
+        const block_q2_k& a = static_cast<const block_q2_k*>(w.row(r0 + i))[b0 / i8_kb];
+        p.d[i] = f16_to_f32(a.d);
+        p.dmin[i] = f16_to_f32(a.dmin);
+        alignas(32) std::uint8_t q[256];  // element 128·half + 32·part + l is bits 2·part of qs[32·half + l]
+#if NOGGIN_SIMD_AVX2
+        for (int half = 0; half < 2; ++half) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * half)), three = _mm256_set1_epi8(3);
+            for (int part = 0; part < 4; ++part)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q + 128 * half + 32 * part),
+                                   _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * part)), three));
+        }
+#else
+        for (int j = 0; j < 256; ++j) q[j] = static_cast<std::uint8_t>((a.qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3);
+#endif
+        for (int g = 0; g < 16; ++g) p.sc[g * i8_mr + i] = a.scales[g] & 0xf, p.mn[g * i8_mr + i] = a.scales[g] >> 4;
+        for (int b = 0; b < i8_kb; ++b) {
+            std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
+            for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, q + 32 * b + 4 * s, 4);
+        }
+    }
+    for (std::int64_t i = nr; i < i8_mr; ++i) {
+        p.d[i] = 0.0f, p.dmin[i] = 0.0f;
+        for (int g = 0; g < 16; ++g) p.sc[g * i8_mr + i] = 0, p.mn[g * i8_mr + i] = 0;
+        for (int b = 0; b < i8_kb; ++b)
+            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
+    }
+}
+
 // A Q6_K super-block's signed quants q − 32 in element order, and its 16 group scales.
 inline void i8_decode(const block_q6_k& a, std::int8_t* q, int* scales) {
     for (int g = 0; g < 16; ++g) scales[g] = a.scales[g];
@@ -288,7 +322,7 @@ inline void i8_pack_signed_k(const tensor_view& w, std::int64_t r0, std::int64_t
     }
 }
 
-// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a Q4_K / Q6_K panel is one whole super-block);
+// Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a K-quant panel is one whole super-block);
 // rows nr..MR-1 are zero.
 template <i8_kind K>
 inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
@@ -298,6 +332,10 @@ inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std:
     }
     if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
         i8_pack_signed_k<std::conditional_t<K == i8_kind::q3_k, block_q3_k, block_q6_k>>(w, r0, nr, b0, p);
+        return;
+    }
+    if constexpr (K == i8_kind::q2_k) {
+        i8_pack_q2_k(w, r0, nr, b0, p);
         return;
     }
     if constexpr (K == i8_kind::q8_0)
@@ -473,17 +511,20 @@ inline void i8_store(const typename i8_vec::fv* acc0, const typename i8_vec::fv*
     }
 }
 
-// Q4_K and Q5_K (unsigned quants): one super-block (the whole panel), x at column 0's Q8_K block.
-template <int NC>
+// Unsigned quants with a scale and a min per group of 4·GroupSteps elements — Q4_K and Q5_K (GroupSteps 8:
+// sub-blocks of 32), Q2_K (4: groups of 16): one super-block (the whole panel), x at column 0's Q8_K block.
+template <int NC, int GroupSteps>
 inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                            std::int64_t nr, bool first) {
     using V = i8_vec;
     constexpr std::int64_t L = i8_lanes;
-    typename V::iv is0[NC], is1[NC];  // Σ_b sc_b·(Σ q_w·q_x over sub-block b), int32
+    constexpr int groups = 8 * i8_kb / GroupSteps;
+    typename V::iv is0[NC], is1[NC];  // Σ_g sc_g·(Σ q_w·q_x over group g), int32
     for (int c = 0; c < NC; ++c) is0[c] = V::zero(), is1[c] = V::zero();
-    for (int b = 0; b < i8_kb; ++b) {
+    for (int b = 0; b < groups; ++b) {
         typename V::iv s0[NC], s1[NC];
-        i8_steps<NC, 8, false>(p.qs + b * i8_block_bytes, x + offsetof(block_q8_k, qs) + 32 * b, ldx, s0, s1);
+        i8_steps<NC, GroupSteps, false>(p.qs + b * GroupSteps * i8_step_bytes, x + offsetof(block_q8_k, qs) + 4 * GroupSteps * b,
+                                        ldx, s0, s1);
         const std::uint8_t* sc = reinterpret_cast<const std::uint8_t*>(p.sc + b * i8_mr);
         const typename V::iv sc0 = V::load(sc), sc1 = V::load(sc + 4 * L);
 #pragma GCC unroll 8
@@ -501,10 +542,10 @@ inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_
         std::int16_t bsums[16];
         std::memcpy(&dx, xc + offsetof(block_q8_k, d), sizeof dx);
         std::memcpy(bsums, xc + offsetof(block_q8_k, bsums), sizeof bsums);
-        typename V::iv m0 = V::zero(), m1 = V::zero();  // Σ_b mn_b·(sum of the column's 32 quants of sub-block b)
-        for (int b = 0; b < i8_kb; ++b) {
+        typename V::iv m0 = V::zero(), m1 = V::zero();  // Σ_g mn_g·(sum of the column's quants of group g)
+        for (int b = 0; b < groups; ++b) {
             const std::uint8_t* mn = reinterpret_cast<const std::uint8_t*>(p.mn + b * i8_mr);
-            const typename V::iv bs = V::set32(bsums[2 * b] + bsums[2 * b + 1]);
+            const typename V::iv bs = V::set32(GroupSteps == 8 ? bsums[2 * b] + bsums[2 * b + 1] : bsums[b]);
             m0 = V::add32(m0, V::mul32(V::load(mn), bs));
             m1 = V::add32(m1, V::mul32(V::load(mn + 4 * L), bs));
         }
@@ -553,8 +594,8 @@ inline void i8_kernel_q6_k(const i8_panel& p, const unsigned char* x, std::size_
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
-    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
-        i8_kernel_q4_k<NC>(p, x, ldx, y, ldy, nr, first);
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k || K == i8_kind::q2_k) {
+        i8_kernel_q4_k<NC, K == i8_kind::q2_k ? 4 : 8>(p, x, ldx, y, ldy, nr, first);
         return;
     }
     if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
@@ -598,23 +639,23 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
 #else
 // Portable: plain integer and float loops (the scalar-only build and non-x86 hosts) over signed quants
 // (Q4_0's q − 8, Q8_0's as stored), so each block's term is the scalar reference dot's (d_w·d_x)·Σq_w·q_x,
-// bit for bit; the K-quant super-block terms are vec_dot_q{3,4,5,6}_k_ref's.
+// bit for bit; the K-quant super-block terms are vec_dot_q{2,3,4,5,6}_k_ref's.
 template <int NC, i8_kind K>
 inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::size_t ldx, float* y, std::int64_t ldy,
                       std::int64_t nr, bool first) {
     float acc[NC][i8_mr] = {};
-    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k || K == i8_kind::q2_k) {
+        constexpr int group_steps = K == i8_kind::q2_k ? 4 : 8, groups = 8 * i8_kb / group_steps;
         for (int c = 0; c < NC; ++c) {
             const block_q8_k& xc = *reinterpret_cast<const block_q8_k*>(x + c * ldx);
             for (std::int64_t i = 0; i < i8_mr; ++i) {
                 std::int32_t sum = 0, mins = 0;
-                for (int b = 0; b < i8_kb; ++b) {
+                for (int g = 0; g < groups; ++g) {
                     std::int32_t sq = 0;
-                    for (int s = 0; s < 8; ++s)
-                        for (int e = 0; e < 4; ++e)
-                            sq += p.qs[b * i8_block_bytes + s * i8_step_bytes + i * 4 + e] * xc.qs[32 * b + 4 * s + e];
-                    sum += p.sc[b * i8_mr + i] * sq;
-                    mins += p.mn[b * i8_mr + i] * (xc.bsums[2 * b] + xc.bsums[2 * b + 1]);
+                    for (int s = g * group_steps; s < (g + 1) * group_steps; ++s)  // step s of the panel
+                        for (int e = 0; e < 4; ++e) sq += p.qs[s * i8_step_bytes + i * 4 + e] * xc.qs[4 * s + e];
+                    sum += p.sc[g * i8_mr + i] * sq;
+                    mins += p.mn[g * i8_mr + i] * (group_steps == 8 ? xc.bsums[2 * g] + xc.bsums[2 * g + 1] : xc.bsums[g]);
                 }
                 acc[c][i] = xc.d * (p.d[i] * static_cast<float>(sum) - p.dmin[i] * static_cast<float>(mins));
             }
@@ -736,6 +777,7 @@ inline status gemm_int8(const tensor_view& w, const void* xq, std::int64_t n_col
     using detail::i8_task;
     detail::run_dynamic(pool, tiles,
                         w.type == dtype::q4_k   ? i8_task<i8_kind::q4_k>
+                        : w.type == dtype::q2_k ? i8_task<i8_kind::q2_k>
                         : w.type == dtype::q5_k ? i8_task<i8_kind::q5_k>
                         : w.type == dtype::q6_k ? i8_task<i8_kind::q6_k>
                         : w.type == dtype::q3_k ? i8_task<i8_kind::q3_k>
