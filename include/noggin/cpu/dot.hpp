@@ -907,8 +907,30 @@ inline void vec_dot4_q8_0_avx2(std::int64_t n, const void* w, std::size_t row_st
 
 namespace detail {
 // Scales as int16 for one 32-element chunk: s_lo for the low 16 elements, s_hi for the high 16.
-inline __m256i scale_pair(int s_lo, int s_hi) {
-    return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(s_hi)), _mm_set1_epi16(static_cast<short>(s_lo)));
+// The 16 signed 6-bit scales of a Q3_K block (unpack_scale_q3_k's values) as bytes, four at a time with
+// 32-bit word operations: scale j's low 4 bits are the low (j < 8) or high nibble of byte j % 8, its high
+// 2 bits bits 2·(j / 4) of byte 8 + j % 4.
+inline __m128i q3_k_scales(const std::uint8_t* s) {
+    std::uint32_t w[3];
+    std::memcpy(w, s, sizeof w);
+    const std::uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    const __m128i u = _mm_setr_epi32(static_cast<int>((w[0] & low4) | ((w[2] & low2) << 4)),
+                                     static_cast<int>((w[1] & low4) | (((w[2] >> 2) & low2) << 4)),
+                                     static_cast<int>(((w[0] >> 4) & low4) | (((w[2] >> 4) & low2) << 4)),
+                                     static_cast<int>(((w[1] >> 4) & low4) | (((w[2] >> 6) & low2) << 4)));
+    return _mm_sub_epi8(u, _mm_set1_epi8(32));
+}
+// The vpshufb control that takes, from 8 int16 values held in both lanes, value 2c into every int16 of the
+// low lane and value 2c + 1 into the high lane (c = 0..3).
+inline __m256i int16_pair_pick(int c) {
+    alignas(32) static const std::uint8_t table[4][32] = {
+#define NOGGIN_PAIR_PICK(c)                                                                                        \
+    {4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1,  \
+     4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3,        \
+     4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3, 4 * c + 2, 4 * c + 3}
+        NOGGIN_PAIR_PICK(0), NOGGIN_PAIR_PICK(1), NOGGIN_PAIR_PICK(2), NOGGIN_PAIR_PICK(3)};
+#undef NOGGIN_PAIR_PICK
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(table[c]));
 }
 inline __m256i bsums16(const block_q8_k& b) { return avx2::loadu(b.bsums); }
 }  // namespace detail
@@ -925,8 +947,8 @@ inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
         const __m256i sc16 = _mm256_and_si256(s16, _mm256_set1_epi16(0x0f));
         const __m256i mn16 = _mm256_srli_epi16(s16, 4);
         const __m256i msum = _mm256_madd_epi16(mn16, detail::bsums16(b[i]));
-        alignas(32) std::int16_t sc[16];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(sc), sc16);
+        // Scales 0..7 and 8..15 each in both lanes: step c's multipliers are one byte shuffle of one of them.
+        const __m256i sc_lo = _mm256_permute2x128_si256(sc16, sc16, 0x00), sc_hi = _mm256_permute2x128_si256(sc16, sc16, 0x11);
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 2; ++g) {
             const __m256i q = avx2::loadu(a[i].qs + 32 * g);
@@ -934,7 +956,7 @@ inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
                 const int c = 4 * g + s;
                 const __m256i u = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), m3);
                 const __m256i p = _mm256_maddubs_epi16(u, avx2::loadu(b[i].qs + 32 * c));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, detail::scale_pair(sc[2 * c], sc[2 * c + 1])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(g == 0 ? sc_lo : sc_hi, detail::int16_pair_pick(s))));
             }
         }
         const float d = b[i].d * avx2::half(a[i].d), dm = b[i].d * avx2::half(a[i].dmin);
@@ -951,11 +973,11 @@ inline float vec_dot_q3_k_avx2(std::int64_t n, const void* w, const void* x) {
     const __m256i m4 = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        alignas(32) std::int16_t sc[16];
-        for (int k = 0; k < 16; ++k) sc[k] = static_cast<std::int16_t>(unpack_scale_q3_k(a[i].scales, k));
         // value = sc · (u − 4) with u = low 2 bits | hmask bit << 2; the −4 goes through bsums.
-        const __m256i osum = _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc)),
-                                               detail::bsums16(b[i]));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(detail::q3_k_scales(a[i].scales));
+        const __m256i osum = _mm256_madd_epi16(sc16, detail::bsums16(b[i]));
+        // Scales 0..7 and 8..15 each in both lanes: step c's multipliers are one byte shuffle of one of them.
+        const __m256i sc_lo = _mm256_permute2x128_si256(sc16, sc16, 0x00), sc_hi = _mm256_permute2x128_si256(sc16, sc16, 0x11);
         const __m256i hm = avx2::loadu(a[i].hmask);
         __m256i sumi = _mm256_setzero_si256();
         for (int g = 0; g < 2; ++g) {
@@ -966,7 +988,7 @@ inline float vec_dot_q3_k_avx2(std::int64_t n, const void* w, const void* x) {
                 const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(c)), _mm256_set1_epi8(1));
                 const __m256i u = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 2), m4));
                 const __m256i p = _mm256_maddubs_epi16(u, avx2::loadu(b[i].qs + 32 * c));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, detail::scale_pair(sc[2 * c], sc[2 * c + 1])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(g == 0 ? sc_lo : sc_hi, detail::int16_pair_pick(s))));
             }
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(osum, 2));
@@ -1080,17 +1102,6 @@ inline float vec_dot_q5_k_avx2(std::int64_t n, const void* w, const void* x) {
 }
 
 namespace detail {
-// Chunk C (0..3) of a 128-element Q6_K group: low lane gets int16 scale 2C, high lane scale 2C+1 of `s8`
-// (8 int16 scales, same in both lanes).
-template <int C>
-inline __m256i q6_scale_pair(__m256i s8) {
-    const __m256i mask = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>((4 * C + 2) | ((4 * C + 3) << 8))),
-                                          _mm_set1_epi16(static_cast<short>((4 * C) | ((4 * C + 1) << 8))));
-    return _mm256_shuffle_epi8(s8, mask);
-}
-}  // namespace detail
-
-namespace detail {
 // One Q6_K block against Q8_K activations b: Σ scale·(q − 32)·x in 8 int32 lanes.
 inline __m256i q6k_block(const block_q6_k& a, const block_q8_k& b) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
@@ -1110,10 +1121,10 @@ inline __m256i q6k_block(const block_q6_k& a, const block_q8_k& b) {
         const __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                            _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
         const std::int8_t* xq = b.qs + 128 * g;
-        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, avx2::loadu(xq)), q6_scale_pair<0>(s8));
-        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, avx2::loadu(xq + 32)), q6_scale_pair<1>(s8));
-        const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, avx2::loadu(xq + 64)), q6_scale_pair<2>(s8));
-        const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, avx2::loadu(xq + 96)), q6_scale_pair<3>(s8));
+        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u0, avx2::loadu(xq)), _mm256_shuffle_epi8(s8, int16_pair_pick(0)));
+        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u1, avx2::loadu(xq + 32)), _mm256_shuffle_epi8(s8, int16_pair_pick(1)));
+        const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(u2, avx2::loadu(xq + 64)), _mm256_shuffle_epi8(s8, int16_pair_pick(2)));
+        const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(u3, avx2::loadu(xq + 96)), _mm256_shuffle_epi8(s8, int16_pair_pick(3)));
         sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
     }
     return _mm256_sub_epi32(sumi, _mm256_slli_epi32(osum, 5));
