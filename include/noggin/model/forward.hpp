@@ -24,9 +24,10 @@
 //
 // Pausable passes (frame slicing, prompt stop within a millisecond): a pass is a fixed sequence of
 // operations (embedding, each matmul, norm, RoPE, KV store, attention, residual add, output), and every
-// parallel one is split into tiles (16 weight rows; one attention row·head) handed out one at a time.
-// The host's `interrupt` hook is consulted before every tile (any worker thread), so a cancel lands
-// within one tile; with a `progress` record the pass can also stop at a deadline and resume later:
+// parallel one is split into tiles (16 weight rows; one attention row·head), each thread walking its own
+// range of them in takes of about 50 µs of work (cpu::detail::run_dynamic). The host's `interrupt` hook
+// is consulted before every take (any worker thread), so a cancel lands within one take; with a
+// `progress` record the pass can also stop at a deadline and resume later:
 //
 //     noggin::model::forward_progress pr;
 //     noggin::model::forward_batch_params bp;  bp.progress = &pr;
@@ -400,10 +401,10 @@ struct forward_batch_params {
     thread_pool pool{};                      // parallel work (default: the caller's thread only)
     bool (*should_continue)(void* user) = nullptr;  // as forward_params::should_continue: false stops the whole pass
     void* user = nullptr;                    // passed to should_continue
-    // Called by every worker before each tile (16 weight rows, one attention row·head) and before every
-    // operation — from any thread, so it must be thread-safe and cheap (an atomic load). true stops the
-    // pass within one tile: with `progress` it pauses (then should_continue decides: false → cancelled),
-    // without it the pass is cancelled. Default none.
+    // Called by every worker before each take of tiles (about 50 µs of work; a tile is 16 weight rows or
+    // one attention row·head) and before every operation — from any thread, so it must be thread-safe and
+    // cheap (an atomic load). true stops the pass within one take: with `progress` it pauses (then
+    // should_continue decides: false → cancelled), without it the pass is cancelled. Default none.
     bool (*interrupt)(void* user) = nullptr;
     void* interrupt_user = nullptr;          // passed to interrupt
     // Non-null makes the pass pausable: it may stop early (deadline, interrupt) and return ok with
@@ -411,8 +412,8 @@ struct forward_batch_params {
     // (same caches in the same state, same tokens) and the same workspace resumes it where it stopped —
     // skipping the operations and tiles already done, with results bit-identical to one uninterrupted pass.
     forward_progress* progress = nullptr;
-    // With progress: no tile or operation starts that is predicted (from the ones already run) to end
-    // after this time; at least one runs per call. Default none.
+    // With progress: no take of tiles or operation starts that is predicted (from the ones already run) to
+    // end after this time; at least one tile runs per call. Default none.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
