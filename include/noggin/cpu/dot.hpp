@@ -906,7 +906,6 @@ inline void vec_dot4_q8_0_avx2(std::int64_t n, const void* w, std::size_t row_st
 // accumulates int32. Mins and offsets: Σ_g off_g · bsums_g with one madd over the 16 bsums.
 
 namespace detail {
-// Scales as int16 for one 32-element chunk: s_lo for the low 16 elements, s_hi for the high 16.
 // The 16 signed 6-bit scales of a Q3_K block (unpack_scale_q3_k's values) as bytes, four at a time with
 // 32-bit word operations: scale j's low 4 bits are the low (j < 8) or high nibble of byte j % 8, its high
 // 2 bits bits 2·(j / 4) of byte 8 + j % 4.
