@@ -256,8 +256,8 @@ inline void counter_task(void* p, std::size_t, std::size_t, std::size_t worker) 
 }
 // Run task over [0, n) on the pool: one contiguous range per part with stealing from the back (range_job),
 // under a tile_control (see above) over the intervals it resumes, with its checks and at most 64 parts;
-// without a control and with more than 64 parts, chunks of about n / (8 · concurrency) items from one
-// counter.
+// without a control and with more than 64 parts (or n ≥ 2^32), chunks of about n / (8 · concurrency) items
+// from one counter.
 inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task task, void* ctx) {
     tile_control* c = current_tile_control();
     if (c != nullptr && c->calls++ > 0) c = nullptr;  // a control holds the first call only
@@ -266,11 +266,12 @@ inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task ta
         if (n > 0) task(ctx, 0, n, 0);
         return;
     }
-    if (n >= (std::size_t{1} << 32)) {  // beyond the ranges' 32-bit bounds (never a real tile count): no checks
-        if (c != nullptr) c->n = n, c->left = tile_ranges{}, c->stopped = c->interrupted = false;
+    const bool wide = n >= (std::size_t{1} << 32);  // beyond the ranges' 32-bit bounds (never a real tile count)
+    if (c != nullptr && wide) {  // run unchecked
+        c->n = n, c->left = tile_ranges{}, c->stopped = c->interrupted = false;
         c = nullptr;
     }
-    if (c == nullptr && pool.concurrency > range_job::max_parts) {
+    if (c == nullptr && (wide || pool.concurrency > range_job::max_parts)) {
         counter_job j;
         j.n = n;
         j.grain = std::max<std::size_t>(1, n / (8 * pool.concurrency));
@@ -295,11 +296,11 @@ inline void run_dynamic(const thread_pool& pool, std::size_t n, parallel_task ta
     } else if (n > 0) {
         todo.begin[0] = 0, todo.end[0] = static_cast<std::uint32_t>(n), todo.count = 1;
     }
-    while (todo.count < workers) {
+    while (todo.count > 0 && todo.count < workers) {
         std::size_t w = 0;
         for (std::size_t i = 1; i < todo.count; ++i)
             if (todo.end[i] - todo.begin[i] > todo.end[w] - todo.begin[w]) w = i;
-        if (todo.count == 0 || todo.end[w] - todo.begin[w] < 2) break;
+        if (todo.end[w] - todo.begin[w] < 2) break;
         const std::uint32_t mid = todo.begin[w] + (todo.end[w] - todo.begin[w]) / 2;
         for (std::size_t i = todo.count; i > w + 1; --i) todo.begin[i] = todo.begin[i - 1], todo.end[i] = todo.end[i - 1];
         todo.begin[w + 1] = mid, todo.end[w + 1] = todo.end[w], todo.end[w] = mid;
