@@ -130,6 +130,19 @@ struct i8_panel {
     alignas(64) float dmin[i8_mr];                        // [i] Q4_K / Q2_K: the super-block's dmin
 };
 
+// Rows nr..MR-1 of a panel (a partial tile) as zero weights in every field any kind reads.
+inline void i8_clear_rows(i8_panel& p, std::int64_t nr) {
+    for (std::int64_t i = nr; i < i8_mr; ++i) {
+        p.dmin[i] = 0.0f;
+        for (int b = 0; b < i8_kb; ++b) {
+            p.d[b * i8_mr + i] = 0.0f;
+            p.m[b * i8_mr + i] = 0.0f;
+            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
+        }
+        for (int g = 0; g < 2 * i8_kb; ++g) p.wsum[g * i8_mr + i] = 0, p.sc[g * i8_mr + i] = 0, p.mn[g * i8_mr + i] = 0;
+    }
+}
+
 // --- panel packing ----------------------------------------------------------------------------------------
 
 // Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q4_0 matrix w into p.
@@ -212,17 +225,10 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
             }
         }
     }
-    for (std::int64_t i = nr; i < i8_mr; ++i) p.d[i] = 0.0f, p.dmin[i] = 0.0f;
-    for (int b = 0; b < i8_kb; ++b)
-        for (std::int64_t i = nr; i < i8_mr; ++i) {
-            p.sc[b * i8_mr + i] = 0;
-            p.mn[b * i8_mr + i] = 0;
-            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
-        }
 }
 
 // Rows [r0, r0 + nr) of the Q2_K matrix w, super-block b0 / 8, into p: the unsigned quants 0..3, per
-// 16-element group g its 4-bit scale and min; rows nr..MR-1 are zero.
+// 16-element group g its 4-bit scale and min.
 inline void i8_pack_q2_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
     for (std::int64_t i = 0; i < nr; ++i) {
         const block_q2_k& a = static_cast<const block_q2_k*>(w.row(r0 + i))[b0 / i8_kb];
@@ -244,12 +250,6 @@ inline void i8_pack_q2_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
             std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
             for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, q + 32 * b + 4 * s, 4);
         }
-    }
-    for (std::int64_t i = nr; i < i8_mr; ++i) {
-        p.d[i] = 0.0f, p.dmin[i] = 0.0f;
-        for (int g = 0; g < 16; ++g) p.sc[g * i8_mr + i] = 0, p.mn[g * i8_mr + i] = 0;
-        for (int b = 0; b < i8_kb; ++b)
-            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
     }
 }
 
@@ -293,8 +293,7 @@ inline void i8_decode(const block_q3_k& a, std::int8_t* q, int* scales) {
     }
 }
 
-// Rows [r0, r0 + nr) of the Q3_K or Q6_K (Block) matrix w, super-block b0 / 8, into p; rows nr..MR-1 are
-// zero.
+// Rows [r0, r0 + nr) of the Q3_K or Q6_K (Block) matrix w, super-block b0 / 8, into p.
 template <typename Block>
 inline void i8_pack_signed_k(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, i8_panel& p) {
     for (std::int64_t i = 0; i < nr; ++i) {
@@ -314,42 +313,23 @@ inline void i8_pack_signed_k(const tensor_view& w, std::int64_t r0, std::int64_t
             for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, q + 32 * b + 4 * s, 4);
         }
     }
-    for (std::int64_t i = nr; i < i8_mr; ++i) {
-        p.d[i] = 0.0f;
-        for (int g = 0; g < 16; ++g) p.wsum[g * i8_mr + i] = 0, p.sc[g * i8_mr + i] = 0;
-        for (int b = 0; b < i8_kb; ++b)
-            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
-    }
 }
 
 // Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of w into p (a K-quant panel is one whole super-block);
 // rows nr..MR-1 are zero.
 template <i8_kind K>
 inline void i8_pack(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
-    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k) {
+    if constexpr (K == i8_kind::q4_k || K == i8_kind::q5_k)
         i8_pack_q4_k<std::conditional_t<K == i8_kind::q4_k, block_q4_k, block_q5_k>>(w, r0, nr, b0, p);
-        return;
-    }
-    if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k) {
+    else if constexpr (K == i8_kind::q3_k || K == i8_kind::q6_k)
         i8_pack_signed_k<std::conditional_t<K == i8_kind::q3_k, block_q3_k, block_q6_k>>(w, r0, nr, b0, p);
-        return;
-    }
-    if constexpr (K == i8_kind::q2_k) {
+    else if constexpr (K == i8_kind::q2_k)
         i8_pack_q2_k(w, r0, nr, b0, p);
-        return;
-    }
-    if constexpr (K == i8_kind::q8_0)
+    else if constexpr (K == i8_kind::q8_0)
         i8_pack_q8_0(w, r0, nr, b0, nb, p);
     else
         i8_pack_q4_0(w, r0, nr, b0, nb, p);
-    for (std::int64_t i = nr; i < i8_mr; ++i) {
-        for (int b = 0; b < nb; ++b) {
-            p.d[b * i8_mr + i] = 0.0f;
-            p.m[b * i8_mr + i] = 0.0f;
-            p.wsum[b * i8_mr + i] = 0;
-            for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
-        }
-    }
+    if (nr < i8_mr) i8_clear_rows(p, nr);
 }
 
 // Ask for the cache lines of rows [r0, r0 + nr) × blocks [b0, b0 + nb) ahead of their packing: packing
