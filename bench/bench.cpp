@@ -1,7 +1,7 @@
 // bench/bench.cpp — noggin-bench: prompt (pp) and generation (tg) speed of a GGUF model on the CPU, peak
 // memory, and the share of the memory-read roofline, measured in one run.
 //
-//     noggin-bench --model FILE [--threads 2] [-r 2] [-p 512] [-n 128] [--json]
+//     noggin-bench --model FILE [--threads 2] [-r 2] [-p 512] [-n 128] [--cold] [--json]
 //
 // pp: one batch of -p tokens from an empty KV cache (logits of the last token only), like llama-bench's
 // pp512. tg: -n single-token steps from an empty cache, like llama-bench's tg128. Each repetition runs pp,
@@ -22,6 +22,14 @@
 // should_continue, called before every operation): wall ms per token for each kind of operation, and for
 // the projections the weight bytes they read ÷ their time (GB/s), which shows how much of a decode step
 // is weight streaming and how fast each projection streams, barriers and load imbalance included.
+// --cold: before opening, ask the OS to drop the file's pages from the page cache (Linux: posix_fadvise
+// DONTNEED; pages another process maps stay), so the warm-up reads the file from disk as after a reboot.
+// Reported either way: the bytes of the weights in the page cache at open (mincore) and the warm-up's
+// time (first_pass_s: paging the weights in, a prompt of up to 64 tokens, one step). Where the page cache
+// holds the file matters for decode: Linux (6.18, ext4) maps a file on 2 MiB pages only where its page
+// cache holds 2 MiB folios, which reading the file allocates; a file whose cached pages come from writing
+// it (just downloaded, copied or quantized) sits in small folios until they are evicted, and decode over
+// them streams slower (bench/NOTES.md, session 7).
 // Peak RSS: VmHWM after the model runs; on Linux the high-water mark is reset (clear_refs 5) after the
 // bandwidth buffer is freed, so the buffer does not count. Token ids are fixed pseudo-random values.
 #include <algorithm>
@@ -35,6 +43,12 @@
 #include <vector>
 
 #include <sys/resource.h>
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "read_bandwidth.hpp"
 #include "timing.hpp"
@@ -88,6 +102,38 @@ std::uint64_t peak_rss_bytes() {
     return static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
 }
 
+// --- page cache ----------------------------------------------------------------------------------------------
+
+// Drops the file's clean pages from the page cache (see --cold); false where the OS cannot.
+bool drop_page_cache(const std::string& path) {
+#ifdef __linux__
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+    ::close(fd);
+    return ok;
+#else
+    (void)path;
+    return false;
+#endif
+}
+
+// Bytes of [p, p + n) whose pages are in memory (mincore), without touching them.
+std::uint64_t resident_bytes(const void* p, std::size_t n) {
+    std::uint64_t total = 0;
+#ifdef __linux__
+    const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const std::uintptr_t lo = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1), hi = reinterpret_cast<std::uintptr_t>(p) + n;
+    std::vector<unsigned char> in(static_cast<std::size_t>((hi - lo + page - 1) / page));
+    if (n == 0 || ::mincore(reinterpret_cast<void*>(lo), static_cast<std::size_t>(hi - lo), in.data()) != 0) return 0;
+    for (unsigned char c : in) total += (c & 1u) ? page : 0;
+#else
+    (void)p;
+    (void)n;
+#endif
+    return total;
+}
+
 // --- statistics --------------------------------------------------------------------------------------------
 
 struct summary {
@@ -117,6 +163,7 @@ int usage() {
                  "  -r N         repetitions (default 2)\n"
                  "  -p N         prompt tokens in one batch (default 512; 0 skips)\n"
                  "  -n N         generated tokens, one step each (default 128; 0 skips)\n"
+                 "  --cold       drop the file from the page cache first (read from disk, as after a reboot)\n"
                  "  --json       one JSON object instead of the table\n"
                  "  --profile    also time one tg pass per operation kind (table only)\n");
     return 2;
@@ -128,7 +175,7 @@ int main(int argc, char** argv) {
     std::string path;
     int threads = 2, reps = 2;
     std::int64_t n_prompt = 512, n_gen = 128;
-    bool json = false, profile = false;
+    bool json = false, profile = false, cold = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const bool has_value = i + 1 < argc;
@@ -139,10 +186,15 @@ int main(int argc, char** argv) {
         else if (a == "-n" && has_value) n_gen = std::atoll(argv[++i]);
         else if (a == "--json") json = true;
         else if (a == "--profile") profile = true;
+        else if (a == "--cold") cold = true;
         else return usage();
     }
     if (path.empty() || threads < 1 || reps < 1 || n_prompt < 0 || n_gen < 0) return usage();
 
+    if (cold && !drop_page_cache(path)) {
+        std::fprintf(stderr, "noggin-bench: --cold: cannot drop %s from the page cache here\n", path.c_str());
+        return 1;
+    }
     const auto t_open = clock_type::now();
     noggin::result<noggin::model::model> m = noggin::model::model::open(path);
     if (!m.ok()) {
@@ -167,6 +219,8 @@ int main(int argc, char** argv) {
     std::uint64_t decode_bytes = file_tensor_bytes;
     if (!m->weights().tied_output && embd_bytes > 0)
         decode_bytes -= embd_bytes - embd_bytes / static_cast<std::uint64_t>(hp.n_vocab);
+    const std::uint64_t cached_at_open =
+        data_hi > data_lo ? resident_bytes(reinterpret_cast<const void*>(data_lo), data_hi - data_lo) : 0;
     std::uint64_t file_bytes = 0;
     if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
         std::fseek(f, 0, SEEK_END);
@@ -194,6 +248,7 @@ int main(int argc, char** argv) {
     }
 
     // Warm-up: page the weights in and start the workers.
+    const auto t_warm = clock_type::now();
     {
         const std::int64_t n_warm = std::min<std::int64_t>(n_prompt > 0 ? n_prompt : 1, 64);
         if (!ctx->decode(tokens.data(), n_warm).ok() || !ctx->decode(tokens.data(), 1).ok()) {
@@ -201,6 +256,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    const double first_pass_s = seconds_since(t_warm);
 
     std::vector<double> pp, tg, pp_cpu, tg_cpu, bw, bw_huge;
     std::uint64_t peak = 0;
@@ -330,16 +386,19 @@ int main(int argc, char** argv) {
             "\"read_gbps\": %.3f, \"read_gbps_small_pages\": %.3f, \"read_gbps_huge_pages\": %.3f, \"read_gbps_min\": %.3f, "
             "\"read_gbps_max\": %.3f, \"weights_huge_bytes\": %llu, \"decode_bytes_per_token\": %llu, "
             "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"roofline_share_min\": %.4f, \"roofline_share_max\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
-            "\"kv_bytes\": %zu, \"open_s\": %.4f}\n",
+            "\"kv_bytes\": %zu, \"open_s\": %.4f, \"cold\": %s, \"weights_cached_at_open_bytes\": %llu, \"first_pass_s\": %.4f}\n",
             name.c_str(), simd, threads, reps, static_cast<long long>(n_prompt), static_cast<long long>(n_gen), pps.mean,
             pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, read_small, read_huge, bws.min, bws.max,
             static_cast<unsigned long long>(weights_huge), static_cast<unsigned long long>(decode_bytes), roofline_tps, share, shs.min, shs.max, static_cast<unsigned long long>(peak),
-            static_cast<unsigned long long>(file_bytes), kv_bytes, open_s);
+            static_cast<unsigned long long>(file_bytes), kv_bytes, open_s, cold ? "true" : "false",
+            static_cast<unsigned long long>(cached_at_open), first_pass_s);
         return 0;
     }
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    std::printf("noggin-bench: %s (%.2f GiB), %s, %d threads, %d reps, opened in %.3f s\n", name.c_str(),
-                static_cast<double>(file_bytes) / gib, simd, threads, reps, open_s);
+    std::printf("noggin-bench: %s (%.2f GiB), %s, %d threads, %d reps, opened in %.3f s%s; %.0f MiB of the weights in the "
+                "page cache at open; warm-up (paging in, a prompt of up to 64 tokens, one step) %.2f s\n",
+                name.c_str(), static_cast<double>(file_bytes) / gib, simd, threads, reps, open_s,
+                cold ? " after dropping it from the page cache" : "", static_cast<double>(cached_at_open) / 1048576.0, first_pass_s);
     std::printf("| test   | t/s (mean ± half spread) | CPU ms/token |\n|--------|--------------------------|--------------|\n");
     if (n_prompt > 0)
         std::printf("| pp%-4lld | %10.2f ± %-11.2f | %12.2f |\n", static_cast<long long>(n_prompt), pps.mean, pps.half_spread,
