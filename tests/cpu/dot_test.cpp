@@ -175,7 +175,7 @@ TEST_CASE("4-row dots are bit-equal to four 1-row dots (block counts with and wi
 
 #if NOGGIN_SIMD_AVX2
 TEST_CASE("4-row kernels outside the dispatch (kept for benchmarks) are bit-equal to their 1-row kernels") {
-    // Q8_0 (AVX2) and F16 (AVX-512) decode read 1 row at a time (faster from DRAM); their 4-row forms
+    // Q8_0 (AVX2), F16 and Q6_K (AVX-512) decode read 1 row at a time (faster from DRAM); their 4-row forms
     // stay for noggin-bench-kernels --variants and must still agree bit for bit.
     struct kernel {
         dtype t;
@@ -185,6 +185,9 @@ TEST_CASE("4-row kernels outside the dispatch (kept for benchmarks) are bit-equa
     std::vector<kernel> kernels = {{dtype::q8_0, cpu::vec_dot_q8_0_avx2, cpu::vec_dot4_q8_0_avx2}};
 #if NOGGIN_CPU_F16_512
     kernels.push_back({dtype::f16, cpu::vec_dot_f16_512, cpu::vec_dot4_f16_512});
+#endif
+#if NOGGIN_CPU_Q4_K_512
+    kernels.push_back({dtype::q6_k, cpu::vec_dot_q6_k_avx2, cpu::vec_dot4_q6_k_avx2});
 #endif
     for (const kernel& kn : kernels) {
         const std::string name = dtype_name(kn.t);

@@ -1067,7 +1067,122 @@ inline __m256i q4k_block(const block_q4_k& a, const std::int8_t* xq, __m128i bsu
 }
 }  // namespace detail
 
+// Q4_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): a block's 128 quant bytes in two
+// zmm; each zmm's low nibbles are two sub-blocks 64 elements apart (its high nibbles the next two), so the
+// activations are regrouped once per block into four zmm of matching halves, shared by every row of the
+// call. Per 64 quants one maddubs (u4 × s8 pairs, at most 2·15·128: never saturates) and one vpdpwssd with
+// the sub-block scales as int16 lanes (picked by vpshufb) — exact int32 sums, as the AVX2 kernel's. The 4
+// rows' d, dmin and packed scales (each block's first 16 bytes) are unpacked together: a 4 × 4 transpose
+// of 32-bit words puts one row in each lane for pack_scale_min_k4's word operations. The 1-row and 4-row
+// kernels are this one template (the 1-row form reads its row four times), so their results are bit-equal.
+// Measured 2026-11-30 (scratch harness, 1536-element rows, 1 thread, 4-row forms): L2-resident 34.8 vs
+// 24.0 GB/s for the AVX2 kernel; from DRAM (62 MiB on huge pages) 32.3 vs 22.4 GB/s.
+#if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
+#define NOGGIN_CPU_Q4_K_512 1
+#else
+#define NOGGIN_CPU_Q4_K_512 0
+#endif
+
+#if NOGGIN_CPU_Q4_K_512
+namespace detail {
+// vpshufb indices: pick[p][k] turns the scale bytes of row parity p (bytes 8p..8p+7 of each 128-bit lane)
+// into the int16 scales of quant vector k (k = 0: low nibbles of quant bytes 0..63, sub-blocks 0 and 2;
+// 1: their high nibbles, 1 and 3; 2 and 3: the same for bytes 64..127, sub-blocks 4/6 and 5/7), one
+// sub-block per 256-bit half.
+struct q4_k_512_index {
+    alignas(64) std::uint8_t pick[2][4][64];
+    constexpr q4_k_512_index() : pick{} {
+        for (int p = 0; p < 2; ++p)
+            for (int k = 0; k < 4; ++k)
+                for (int byte = 0; byte < 64; ++byte) {
+                    const int sub = 4 * (k / 2) + k % 2 + 2 * (byte / 32);
+                    pick[p][k][byte] = byte % 2 == 0 ? static_cast<std::uint8_t>(8 * p + sub) : std::uint8_t{0x80};
+                }
+    }
+};
+inline constexpr q4_k_512_index q4_k_512_idx{};
+
+// 32 bytes at lo, then 32 bytes at hi (hi − 32 must be inside the same array): two masked loads. (Masked
+// forms here and below: g++ 12 -Werror flags the _mm512_undefined_* inside the plain ones, see hsum512.)
+inline __m512i join256(const std::int8_t* lo, const std::int8_t* hi) {
+    return _mm512_mask_loadu_epi64(_mm512_maskz_loadu_epi64(0x0f, lo), 0xf0, hi - 32);
+}
+
+template <int R>
+inline void dot_q4_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
+    static_assert(R == 1 || R == 4, "1 or 4 rows");
+    const block_q4_k* a[4];
+    for (int q = 0; q < 4; ++q) a[q] = reinterpret_cast<const block_q4_k*>(w + static_cast<std::size_t>(q < R ? q : 0) * row_stride);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512i pick[2][4];
+    for (int p = 0; p < 2; ++p)
+        for (int k = 0; k < 4; ++k) pick[p][k] = _mm512_load_si512(q4_k_512_idx.pick[p][k]);
+    const __m128i c3f = _mm_set1_epi8(0x3f), c0f = _mm_set1_epi8(0x0f), c03 = _mm_set1_epi8(0x03);
+    __m512 acc[R];
+    for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
+    __m256 accm[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};  // Σ min terms: rows 2h, 2h+1 in the halves
+    constexpr int lines = static_cast<int>((R * sizeof(block_q4_k) + 63) / 64);
+    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        if (R == 4) {
+            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+            pf += 64 * lines;
+        }
+        const std::int8_t* xq = b[i].qs;
+        const __m512i x0 = join256(xq, xq + 64), x1 = join256(xq + 32, xq + 96);
+        const __m512i x2 = join256(xq + 128, xq + 192), x3 = join256(xq + 160, xq + 224);
+        // words of the 4 rows: d | dmin << 16, then the 12 scale bytes as u0, u1, u2 (pack_scale_min_k4)
+        __m128i r[4];
+        for (int q = 0; q < 4; ++q) r[q] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&a[q][i]));
+        const __m128i t0 = _mm_unpacklo_epi32(r[0], r[1]), t1 = _mm_unpacklo_epi32(r[2], r[3]);
+        const __m128i t2 = _mm_unpackhi_epi32(r[0], r[1]), t3 = _mm_unpackhi_epi32(r[2], r[3]);
+        const __m128i dw = _mm_unpacklo_epi64(t0, t1), u0 = _mm_unpackhi_epi64(t0, t1);
+        const __m128i u1 = _mm_unpacklo_epi64(t2, t3), u2 = _mm_unpackhi_epi64(t2, t3);
+        const __m128i sc_lo = _mm_and_si128(u0, c3f);
+        const __m128i sc_hi = _mm_or_si128(_mm_and_si128(u2, c0f), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u0, 6), c03), 4));
+        const __m128i mn_lo = _mm_and_si128(u1, c3f);
+        const __m128i mn_hi =
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi32(u2, 4), c0f), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u1, 6), c03), 4));
+        // d_x · (d, dmin) of rows 0..3 in lanes 0..7
+        const __m512 dd = _mm512_mul_ps(_mm512_maskz_cvtph_ps(0xffff, _mm256_zextsi128_si256(dw)), _mm512_set1_ps(b[i].d));
+        const __m256 dd_lo = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, _mm512_castps_pd(dd), 0));
+        const __m256i pairs = _mm256_broadcastsi128_si256(k4_bsum_pairs(b[i]));
+        for (int h = 0; 2 * h < R; ++h) {  // rows 2h, 2h + 1
+            const __m128i sc = h == 0 ? _mm_unpacklo_epi32(sc_lo, sc_hi) : _mm_unpackhi_epi32(sc_lo, sc_hi);
+            const __m128i mn = h == 0 ? _mm_unpacklo_epi32(mn_lo, mn_hi) : _mm_unpackhi_epi32(mn_lo, mn_hi);
+            const __m256 dmin = _mm256_permutevar8x32_ps(dd_lo, _mm256_setr_epi32(4 * h + 1, 4 * h + 1, 4 * h + 1, 4 * h + 1,
+                                                                                                      4 * h + 3, 4 * h + 3, 4 * h + 3, 4 * h + 3));
+            accm[h] = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_cvtepu8_epi16(mn), pairs)), accm[h]);
+            const __m512i scales = _mm512_maskz_broadcast_i32x4(0xffff, sc);
+            for (int p = 0; p < 2 && 2 * h + p < R; ++p) {
+                const int q = 2 * h + p;
+                const __m512i z0 = _mm512_loadu_si512(a[q][i].qs), z1 = _mm512_loadu_si512(a[q][i].qs + 64);
+                auto step = [&](__m512i sum, __m512i quants, __m512i xk, int k) {
+                    return _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(quants, xk), _mm512_shuffle_epi8(scales, pick[p][k]));
+                };
+                __m512i sumi = step(_mm512_setzero_si512(), _mm512_and_si512(z0, m4), x0, 0);
+                sumi = step(sumi, _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4), x1, 1);
+                sumi = step(sumi, _mm512_and_si512(z1, m4), x2, 2);
+                sumi = step(sumi, _mm512_and_si512(_mm512_srli_epi16(z1, 4), m4), x3, 3);
+                acc[q] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(0xffff, _mm512_set1_epi32(2 * q), dd),
+                                         _mm512_maskz_cvtepi32_ps(0xffff, sumi), acc[q]);
+            }
+        }
+    }
+    for (int q = 0; q < R; ++q) {
+        const __m256 m = accm[q / 2];
+        out[q] = hsum512(acc[q]) - hsum128(q % 2 == 0 ? _mm256_castps256_ps128(m) : _mm256_extractf128_ps(m, 1));
+    }
+}
+}  // namespace detail
+#endif  // NOGGIN_CPU_Q4_K_512
+
 inline float vec_dot_q4_k_avx2(std::int64_t n, const void* w, const void* x) {
+#if NOGGIN_CPU_Q4_K_512
+    float r;
+    detail::dot_q4_k_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    return r;
+#endif
     const block_q4_k* a = static_cast<const block_q4_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     __m256 acc = _mm256_setzero_ps();
@@ -1130,7 +1245,81 @@ inline __m256i q6k_block(const block_q6_k& a, const block_q8_k& b) {
 }
 }  // namespace detail
 
+// Q6_K with AVX-512 (BW + VL + VNNI, as Q4_K above): per 128 elements the 64 low-bit bytes are one zmm
+// whose low nibbles are elements 0..63 and high nibbles 64..127, each with its 2 high bits from the same
+// 32 qh bytes (read into both halves; vpsllvw / vpsrlvw move each half's bit pair into place). The
+// activations need no regrouping. maddubs (u6 × s8 pairs, at most 2·63·128: never saturates), then
+// vpdpwssd with the sub-block scales (one 16-element sub-block per 128-bit lane); the −32 offset goes
+// through the bsums as in the AVX2 kernel. Exact int32 sums; the 1-row and 4-row kernels are one template.
+// Measured 2026-11-30 (noggin-bench-kernels --variants --pages huge, 2 threads, GB/s): 1-row 55–60 against
+// 54–56 for the AVX2 1-row at 151936 × 1536 (the output matrix) and 8960 × 1536; this 4-row form streams
+// only 47 (the AVX2 one 54.5), so decode uses the 1-row form. L2-resident, 1 thread: 48–53 vs 25–34 GB/s.
+#if NOGGIN_CPU_Q4_K_512
+namespace detail {
+// vpshufb indices: int16 element 4c + lane of a 128-bit lane's 8 (sign-extended) scales into that lane.
+struct q6_k_512_index {
+    alignas(64) std::uint8_t pick[2][64];
+    constexpr q6_k_512_index() : pick{} {
+        for (int c = 0; c < 2; ++c)
+            for (int byte = 0; byte < 64; ++byte) pick[c][byte] = static_cast<std::uint8_t>(2 * (4 * c + byte / 16) + byte % 2);
+    }
+};
+inline constexpr q6_k_512_index q6_k_512_idx{};
+
+template <int R>
+inline void dot_q6_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
+    static_assert(R == 1 || R == 4, "1 or 4 rows");
+    const block_q6_k* a[R];
+    for (int q = 0; q < R; ++q) a[q] = reinterpret_cast<const block_q6_k*>(w + static_cast<std::size_t>(q) * row_stride);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    // shift counts per 16-bit lane: the first 32 bytes take qh's bit pairs 0 / 2, the last 32 pairs 1 / 3
+    const __m512i shl_counts = _mm512_mask_mov_epi16(_mm512_set1_epi16(4), 0xffff0000u, _mm512_set1_epi16(2));
+    const __m512i shr_counts = _mm512_maskz_mov_epi16(0xffff0000u, _mm512_set1_epi16(2));
+    const __m512i pick0 = _mm512_load_si512(q6_k_512_idx.pick[0]), pick1 = _mm512_load_si512(q6_k_512_idx.pick[1]);
+    __m512 acc[R];
+    for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
+    constexpr int lines = static_cast<int>((R * sizeof(block_q6_k) + 63) / 64);
+    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        if (R == 4) {
+            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+            pf += 64 * lines;
+        }
+        const std::int8_t* xq = b[i].qs;
+        const __m512i x0 = _mm512_loadu_si512(xq), x1 = _mm512_loadu_si512(xq + 64);
+        const __m512i x2 = _mm512_loadu_si512(xq + 128), x3 = _mm512_loadu_si512(xq + 192);
+        const __m256i bs = bsums16(b[i]);
+#pragma GCC unroll 4
+        for (int q = 0; q < R; ++q) {
+            const block_q6_k& A = a[q][i];
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(A.scales)));
+            const __m256i osum = _mm256_madd_epi16(sc16, bs);  // Σ scale·bsum, for the −32 offset
+            __m512i sumi = _mm512_maskz_broadcast_i64x4(0x0f, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(osum, 5)));
+            for (int g = 0; g < 2; ++g) {
+                const __m512i z = _mm512_loadu_si512(A.ql + 64 * g);
+                const __m512i h = _mm512_maskz_broadcast_i64x4(0xff, avx2::loadu(A.qh + 32 * g));
+                const __m512i lo = _mm512_or_si512(_mm512_and_si512(z, m4), _mm512_and_si512(_mm512_sllv_epi16(h, shl_counts), m30));
+                const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(z, 4), m4),
+                                                   _mm512_and_si512(_mm512_srlv_epi16(h, shr_counts), m30));
+                const __m512i scales = _mm512_maskz_broadcast_i32x4(
+                    0xffff, g == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(lo, g == 0 ? x0 : x2), _mm512_shuffle_epi8(scales, pick0));
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(hi, g == 0 ? x1 : x3), _mm512_shuffle_epi8(scales, pick1));
+            }
+            acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * avx2::half(A.d)), _mm512_maskz_cvtepi32_ps(0xffff, sumi), acc[q]);
+        }
+    }
+    for (int q = 0; q < R; ++q) out[q] = hsum512(acc[q]);
+}
+}  // namespace detail
+#endif  // NOGGIN_CPU_Q4_K_512
+
 inline float vec_dot_q6_k_avx2(std::int64_t n, const void* w, const void* x) {
+#if NOGGIN_CPU_Q4_K_512
+    float r;
+    detail::dot_q6_k_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    return r;
+#endif
     const block_q6_k* a = static_cast<const block_q6_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     __m256 acc = _mm256_setzero_ps();
@@ -1161,6 +1350,10 @@ inline void dot4_k_avx2(std::int64_t n, const unsigned char* w, std::size_t row_
 }  // namespace detail
 
 inline void vec_dot4_q4_k_avx2(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
+#if NOGGIN_CPU_Q4_K_512
+    detail::dot_q4_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+    return;
+#endif
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     detail::dot4_k_avx2<block_q4_k>(
         n, static_cast<const unsigned char*>(w), row_stride, out,
@@ -1178,6 +1371,10 @@ inline void vec_dot4_q4_k_avx2(std::int64_t n, const void* w, std::size_t row_st
         [](__m256 acc, __m128 accm) { return avx2::hsum(acc) - detail::hsum128(accm); });
 }
 inline void vec_dot4_q6_k_avx2(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
+#if NOGGIN_CPU_Q4_K_512
+    detail::dot_q6_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+    return;
+#endif
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     detail::dot4_k_avx2<block_q6_k>(
         n, static_cast<const unsigned char*>(w), row_stride, out,
@@ -1293,8 +1490,10 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 // Dots of 4 consecutive weight rows (`row_stride` bytes apart) with one activation column, out[0..3];
 // bit-equal to four vec_dot_function(t) calls. Used by matmul for the types where reading 4 rows at once
 // streams faster from DRAM than 1 row at a time (measured 2026-11-30, 2 threads, 8960 × 1536: Q4_0 42.9 vs
-// 35.2 GB/s, Q4_K 40.0 vs 36.1); not for Q8_0 (41.0 vs 46.8) or F16 (40 vs 46–48), whose 4-row kernels
-// (vec_dot4_q8_0_avx2, vec_dot4_f16_512) stay for benchmarks and tests.
+// 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43); not for Q8_0 (41.0 vs
+// 46.8), F16 (40 vs 46–48) or AVX-512 Q6_K (47 vs 55–60 at 1536 × 8960 and 151936 × 1536), whose 4-row
+// kernels (vec_dot4_q8_0_avx2, vec_dot4_f16_512, vec_dot4_q6_k_avx2 in AVX-512 builds) stay for benchmarks
+// and tests.
 using vec_dot4_fn = void (*)(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out);
 
 // The 4-row kernel for weights of type `t`, or nullptr where there is none (use the 1-row dot).
@@ -1303,7 +1502,9 @@ inline vec_dot4_fn vec_dot4_function(dtype t) {
     switch (t) {
         case dtype::q4_0: return vec_dot4_q4_0_avx2;
         case dtype::q4_k: return vec_dot4_q4_k_avx2;
+#if !NOGGIN_CPU_Q4_K_512
         case dtype::q6_k: return vec_dot4_q6_k_avx2;
+#endif
         default: return nullptr;
     }
 #else
