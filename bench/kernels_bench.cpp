@@ -116,6 +116,12 @@ std::vector<variant> variants_of(noggin::dtype t) {
         v.push_back({"1-row", noggin::cpu::vec_dot_q4_k_avx2, nullptr});
         v.push_back({"4-row", noggin::cpu::vec_dot_q4_k_avx2, noggin::cpu::vec_dot4_q4_k_avx2});
     }
+#if NOGGIN_CPU_Q4_K_512
+    if (t == noggin::dtype::q5_k) {
+        v.push_back({"1-row", noggin::cpu::vec_dot_q5_k_avx2, nullptr});
+        v.push_back({"4-row", noggin::cpu::vec_dot_q5_k_avx2, noggin::cpu::vec_dot4_q5_k_512});
+    }
+#endif
     if (t == noggin::dtype::q6_k) {
         v.push_back({"1-row", noggin::cpu::vec_dot_q6_k_avx2, nullptr});
         v.push_back({"4-row", noggin::cpu::vec_dot_q6_k_avx2, noggin::cpu::vec_dot4_q6_k_avx2});

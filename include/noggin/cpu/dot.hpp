@@ -25,6 +25,7 @@
 // the float formats. Weights and activations need no alignment.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -1067,16 +1068,17 @@ inline __m256i q4k_block(const block_q4_k& a, const std::int8_t* xq, __m128i bsu
 }
 }  // namespace detail
 
-// Q4_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): a block's 128 quant bytes in two
-// zmm; each zmm's low nibbles are two sub-blocks 64 elements apart (its high nibbles the next two), so the
-// activations are regrouped once per block into four zmm of matching halves, shared by every row of the
-// call. Per 64 quants one maddubs (u4 × s8 pairs, at most 2·15·128: never saturates) and one vpdpwssd with
-// the sub-block scales as int16 lanes (picked by vpshufb) — exact int32 sums, as the AVX2 kernel's. The 4
-// rows' d, dmin and packed scales (each block's first 16 bytes) are unpacked together: a 4 × 4 transpose
-// of 32-bit words puts one row in each lane for pack_scale_min_k4's word operations. The 1-row and 4-row
-// kernels are this one template (the 1-row form reads its row four times), so their results are bit-equal.
-// Measured 2026-11-30 (scratch harness, 1536-element rows, 1 thread, 4-row forms): L2-resident 34.8 vs
-// 24.0 GB/s for the AVX2 kernel; from DRAM (62 MiB on huge pages) 32.3 vs 22.4 GB/s.
+// Q4_K and Q5_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): a block's 128 quant bytes
+// in two zmm (Q5_K: the 5th bits or-ed in, k4_512_quants); each zmm's low nibbles are two sub-blocks 64
+// elements apart (its high nibbles the next two), so the activations are regrouped once per block into
+// four zmm of matching halves, shared by every row of the call. Per 64 quants one maddubs (u4/u5 × s8
+// pairs, at most 2·31·128: never saturates) and one vpdpwssd with the sub-block scales as int16 lanes
+// (picked by vpshufb) — exact int32 sums, as the AVX2 kernels'. The 4 rows' d, dmin and packed scales (each
+// block's first 16 bytes) are unpacked together: a 4 × 4 transpose of 32-bit words puts one row in each
+// lane for pack_scale_min_k4's word operations. The 1-row and 4-row kernels are this one template (the
+// 1-row form reads its row four times), so their results are bit-equal.
+// Measured 2026-11-30, Q4_K (4-row forms): L2-resident, 1 thread, 28–35 vs 15–24 GB/s for the AVX2 kernel;
+// from DRAM on huge pages, 2 threads (noggin-bench-kernels --variants) 59–63 vs 40–44 GB/s.
 #if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
 #define NOGGIN_CPU_Q4_K_512 1
 #else
@@ -1108,11 +1110,36 @@ inline __m512i join256(const std::int8_t* lo, const std::int8_t* hi) {
     return _mm512_mask_loadu_epi64(_mm512_maskz_loadu_epi64(0x0f, lo), 0xf0, hi - 32);
 }
 
-template <int R>
-inline void dot_q4_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
+// The 4 quant vectors of a block (vector k as in q4_k_512_index): Q4_K's nibbles; Q5_K's with the 5th bit
+// of sub-block s (bit s of qh) moved to 0x10 — a shift per 256-bit half (vpsllvw / vpsrlvw counts per
+// 16-bit lane; bytes shifted within 16-bit lanes keep their own bits under the 0x10 mask).
+inline void k4_512_quants(const std::uint8_t* qs, __m512i m4, __m512i* v) {
+    const __m512i z0 = _mm512_loadu_si512(qs), z1 = _mm512_loadu_si512(qs + 64);
+    v[0] = _mm512_and_si512(z0, m4);
+    v[1] = _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4);
+    v[2] = _mm512_and_si512(z1, m4);
+    v[3] = _mm512_and_si512(_mm512_srli_epi16(z1, 4), m4);
+}
+inline void k4_512_quants(const block_q4_k& a, __m512i m4, __m512i* v) { k4_512_quants(a.qs, m4, v); }
+inline void k4_512_quants(const block_q5_k& a, __m512i m4, __m512i* v) {
+    k4_512_quants(a.qs, m4, v);
+    auto counts = [](short first, short second) {  // per 16-bit lane: first half, second half
+        return _mm512_mask_mov_epi16(_mm512_set1_epi16(first), 0xffff0000u, _mm512_set1_epi16(second));
+    };
+    const __m512i h = _mm512_maskz_broadcast_i64x4(0xff, avx2::loadu(a.qh)), m10 = _mm512_set1_epi8(0x10);
+    // sub-blocks 0/2, 1/3 (bits below 4: left), 4/6, 5/7 (right)
+    v[0] = _mm512_or_si512(v[0], _mm512_and_si512(_mm512_sllv_epi16(h, counts(4, 2)), m10));
+    v[1] = _mm512_or_si512(v[1], _mm512_and_si512(_mm512_sllv_epi16(h, counts(3, 1)), m10));
+    v[2] = _mm512_or_si512(v[2], _mm512_and_si512(_mm512_srlv_epi16(h, counts(0, 2)), m10));
+    v[3] = _mm512_or_si512(v[3], _mm512_and_si512(_mm512_srlv_epi16(h, counts(1, 3)), m10));
+}
+
+template <class Block, int R>
+inline void dot_k4_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
     static_assert(R == 1 || R == 4, "1 or 4 rows");
-    const block_q4_k* a[4];
-    for (int q = 0; q < 4; ++q) a[q] = reinterpret_cast<const block_q4_k*>(w + static_cast<std::size_t>(q < R ? q : 0) * row_stride);
+    static_assert(offsetof(Block, scales) == 4 && sizeof(Block::scales) == 12, "d, dmin, 12 scale bytes first");
+    const Block* a[4];
+    for (int q = 0; q < 4; ++q) a[q] = reinterpret_cast<const Block*>(w + static_cast<std::size_t>(q < R ? q : 0) * row_stride);
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512i pick[2][4];
     for (int p = 0; p < 2; ++p)
@@ -1121,7 +1148,7 @@ inline void dot_q4_k_512(std::int64_t n, const unsigned char* w, std::size_t row
     __m512 acc[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
     __m256 accm[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};  // Σ min terms: rows 2h, 2h+1 in the halves
-    constexpr int lines = static_cast<int>((R * sizeof(block_q4_k) + 63) / 64);
+    constexpr int lines = static_cast<int>((R * sizeof(Block) + 63) / 64);
     const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
     for (std::int64_t i = 0; i < n / 256; ++i) {
         if (R == 4) {
@@ -1156,14 +1183,12 @@ inline void dot_q4_k_512(std::int64_t n, const unsigned char* w, std::size_t row
             const __m512i scales = _mm512_maskz_broadcast_i32x4(0xffff, sc);
             for (int p = 0; p < 2 && 2 * h + p < R; ++p) {
                 const int q = 2 * h + p;
-                const __m512i z0 = _mm512_loadu_si512(a[q][i].qs), z1 = _mm512_loadu_si512(a[q][i].qs + 64);
-                auto step = [&](__m512i sum, __m512i quants, __m512i xk, int k) {
-                    return _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(quants, xk), _mm512_shuffle_epi8(scales, pick[p][k]));
+                __m512i v[4];
+                k4_512_quants(a[q][i], m4, v);
+                auto step = [&](__m512i sum, int k, __m512i xk) {
+                    return _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(v[k], xk), _mm512_shuffle_epi8(scales, pick[p][k]));
                 };
-                __m512i sumi = step(_mm512_setzero_si512(), _mm512_and_si512(z0, m4), x0, 0);
-                sumi = step(sumi, _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4), x1, 1);
-                sumi = step(sumi, _mm512_and_si512(z1, m4), x2, 2);
-                sumi = step(sumi, _mm512_and_si512(_mm512_srli_epi16(z1, 4), m4), x3, 3);
+                const __m512i sumi = step(step(step(step(_mm512_setzero_si512(), 0, x0), 1, x1), 2, x2), 3, x3);
                 acc[q] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(0xffff, _mm512_set1_epi32(2 * q), dd),
                                          _mm512_maskz_cvtepi32_ps(0xffff, sumi), acc[q]);
             }
@@ -1180,7 +1205,7 @@ inline void dot_q4_k_512(std::int64_t n, const unsigned char* w, std::size_t row
 inline float vec_dot_q4_k_avx2(std::int64_t n, const void* w, const void* x) {
 #if NOGGIN_CPU_Q4_K_512
     float r;
-    detail::dot_q4_k_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    detail::dot_k4_512<block_q4_k, 1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
     return r;
 #endif
     const block_q4_k* a = static_cast<const block_q4_k*>(w);
@@ -1197,6 +1222,11 @@ inline float vec_dot_q4_k_avx2(std::int64_t n, const void* w, const void* x) {
 }
 
 inline float vec_dot_q5_k_avx2(std::int64_t n, const void* w, const void* x) {
+#if NOGGIN_CPU_Q4_K_512
+    float r;
+    detail::dot_k4_512<block_q5_k, 1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    return r;
+#endif
     const block_q5_k* a = static_cast<const block_q5_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     __m256 acc = _mm256_setzero_ps();
@@ -1351,7 +1381,7 @@ inline void dot4_k_avx2(std::int64_t n, const unsigned char* w, std::size_t row_
 
 inline void vec_dot4_q4_k_avx2(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
 #if NOGGIN_CPU_Q4_K_512
-    detail::dot_q4_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+    detail::dot_k4_512<block_q4_k, 4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
     return;
 #endif
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
@@ -1370,6 +1400,11 @@ inline void vec_dot4_q4_k_avx2(std::int64_t n, const void* w, std::size_t row_st
         },
         [](__m256 acc, __m128 accm) { return avx2::hsum(acc) - detail::hsum128(accm); });
 }
+#if NOGGIN_CPU_Q4_K_512
+inline void vec_dot4_q5_k_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
+    detail::dot_k4_512<block_q5_k, 4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+}
+#endif
 inline void vec_dot4_q6_k_avx2(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
 #if NOGGIN_CPU_Q4_K_512
     detail::dot_q6_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
@@ -1490,10 +1525,10 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 // Dots of 4 consecutive weight rows (`row_stride` bytes apart) with one activation column, out[0..3];
 // bit-equal to four vec_dot_function(t) calls. Used by matmul for the types where reading 4 rows at once
 // streams faster from DRAM than 1 row at a time (measured 2026-11-30, 2 threads, 8960 × 1536: Q4_0 42.9 vs
-// 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43); not for Q8_0 (41.0 vs
-// 46.8), F16 (40 vs 46–48) or AVX-512 Q6_K (47 vs 55–60 at 1536 × 8960 and 151936 × 1536), whose 4-row
-// kernels (vec_dot4_q8_0_avx2, vec_dot4_f16_512, vec_dot4_q6_k_avx2 in AVX-512 builds) stay for benchmarks
-// and tests.
+// 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43, Q5_K 60–67 vs 43–47);
+// not for Q8_0 (41.0 vs 46.8), F16 (40 vs 46–48) or AVX-512 Q6_K (47 vs 55–60 at 1536 × 8960 and 151936 ×
+// 1536), whose 4-row kernels (vec_dot4_q8_0_avx2, vec_dot4_f16_512, vec_dot4_q6_k_avx2 in AVX-512 builds)
+// stay for benchmarks and tests.
 using vec_dot4_fn = void (*)(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out);
 
 // The 4-row kernel for weights of type `t`, or nullptr where there is none (use the 1-row dot).
@@ -1502,7 +1537,9 @@ inline vec_dot4_fn vec_dot4_function(dtype t) {
     switch (t) {
         case dtype::q4_0: return vec_dot4_q4_0_avx2;
         case dtype::q4_k: return vec_dot4_q4_k_avx2;
-#if !NOGGIN_CPU_Q4_K_512
+#if NOGGIN_CPU_Q4_K_512
+        case dtype::q5_k: return vec_dot4_q5_k_512;
+#else
         case dtype::q6_k: return vec_dot4_q6_k_avx2;
 #endif
         default: return nullptr;
