@@ -90,12 +90,12 @@ std::vector<variant> variants_of(noggin::dtype t) {
     if (t == noggin::dtype::f16) {
         v.push_back({"avx2 1-row", noggin::cpu::vec_dot_f16_simd, nullptr});
 #if NOGGIN_CPU_F16_512
-        v.push_back({"avx512 1-row", noggin::cpu::vec_dot_f16_512, nullptr});
-        v.push_back({"avx512 1-row pf 4K", [](std::int64_t n, const void* w, const void* x) {
+        v.push_back({"avx512 1-row no pf", [](std::int64_t n, const void* w, const void* x) {
                          float r;
-                         noggin::cpu::detail::dot_f16_512<1, true>(n, static_cast<const unsigned char*>(w), 0, static_cast<const float*>(x), &r);
+                         noggin::cpu::detail::dot_f16_512<1, false>(n, static_cast<const unsigned char*>(w), 0, static_cast<const float*>(x), &r);
                          return r;
                      }, nullptr});
+        v.push_back({"avx512 1-row", noggin::cpu::vec_dot_f16_512, nullptr});  // prefetches 4 KiB ahead for k ≥ 4096
         v.push_back({"avx512 4-row", noggin::cpu::vec_dot_f16_512, noggin::cpu::vec_dot4_f16_512});
         v.push_back({"avx512 4-row no pf", noggin::cpu::vec_dot_f16_512,
                      [](std::int64_t n, const void* w, std::size_t stride, const void* x, float* out) {

@@ -674,7 +674,10 @@ inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
 // Measured 2026-11-30 (noggin-bench-kernels --variants, 8960 × 1536, quiet machine): in cache 1 thread
 // 62.7 vs 40.9 GB/s for the AVX2 dot; from DRAM both stream the same (2 threads 46–48 GB/s, ≈ 80 % of a
 // plain sum over the same bytes), while the 4-row form streams only 40 GB/s (several row streams at once
-// against this CPU's prefetchers): decode uses the 1-row form (vec_dot4_function has no F16 entry). A Q8_0
+// against this CPU's prefetchers): decode uses the 1-row form (vec_dot4_function has no F16 entry), which
+// for rows of ≥ 4096 elements (down's 8960; its 35 KiB activation row does not stay in L1, and the
+// hardware prefetchers stop at each 4 KiB) also prefetches 4 KiB ahead: on huge pages, down's shape, 2
+// threads 48 vs 38 GB/s; F16 decode, alternating 3×: +8.0 / +2.6 / +3.3 % (2026-11-30). A Q8_0
 // AVX-512 dot (w ^ 0x80 into vpdpbusd, 2 blocks per zmm) was slower than the AVX2 one both in cache (33.5
 // vs 36.6 GB/s) and from DRAM (42.9 vs 46.8) and was removed.
 #if NOGGIN_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_AVX512)
@@ -739,7 +742,10 @@ inline void dot_f16_512(std::int64_t n, const unsigned char* w, std::size_t row_
 
 inline float vec_dot_f16_512(std::int64_t n, const void* w, const void* x) {
     float r;
-    detail::dot_f16_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const float*>(x), &r);
+    if (n >= 4096)
+        detail::dot_f16_512<1, true>(n, static_cast<const unsigned char*>(w), 0, static_cast<const float*>(x), &r);
+    else
+        detail::dot_f16_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const float*>(x), &r);
     return r;
 }
 inline void vec_dot4_f16_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
