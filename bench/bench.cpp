@@ -17,7 +17,10 @@
 // pages and on transparent huge pages (where the OS gives them) and the higher of the two is the
 // roofline's: a stream over huge pages can be faster (fewer TLB misses and
 // page walks, no prefetcher stop every 4 KiB), and the model's weights may be mapped either way
-// (weights_huge_bytes: how much of the file mapping is on huge pages after the run).
+// (weights_huge_bytes: how much of the file mapping is on huge pages after the run). Beside it, the same
+// sum over the mapped weights themselves (the largest run of tensors a decode step reads, in place): what
+// the weights' own pages give a plain stream, where the page cache put them (read_gbps_weights,
+// roofline_share_weights: the median share against it) — the kernels' part of the gap, apart from the OS's.
 // --profile: one more tg pass, timed per operation of the forward pass (through forward_params'
 // should_continue, called before every operation): wall ms per token for each kind of operation, and for
 // the projections the weight bytes they read ÷ their time (GB/s), which shows how much of a decode step
@@ -40,6 +43,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/resource.h>
@@ -216,6 +220,22 @@ int main(int argc, char** argv) {
         }
         if (t.name == "token_embd.weight") embd_bytes = t.bytes;
     }
+    // The largest run of tensors a decode step reads (adjacent up to alignment padding): the weights sum.
+    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> runs;
+    for (const noggin::gguf::tensor_info& t : m->file().tensors())
+        if (t.data != nullptr && t.bytes > 0 && (m->weights().tied_output || t.name != "token_embd.weight"))
+            runs.emplace_back(reinterpret_cast<std::uintptr_t>(t.data), reinterpret_cast<std::uintptr_t>(t.data) + t.bytes);
+    std::sort(runs.begin(), runs.end());
+    std::uintptr_t weights_lo = 0, weights_hi = 0;
+    for (std::size_t i = 0; i < runs.size();) {
+        std::uintptr_t end = runs[i].second;
+        std::size_t j = i + 1;
+        for (; j < runs.size() && runs[j].first <= end + 4096; ++j) end = std::max(end, runs[j].second);
+        if (end - runs[i].first > weights_hi - weights_lo) weights_lo = runs[i].first, weights_hi = end;
+        i = j;
+    }
+    weights_lo = (weights_lo + 63) & ~std::uintptr_t{63};
+    const std::size_t weights_floats = weights_hi > weights_lo ? (weights_hi - weights_lo) / 4 / 32768 * 32768 : 0;
     std::uint64_t decode_bytes = file_tensor_bytes;
     if (!m->weights().tied_output && embd_bytes > 0)
         decode_bytes -= embd_bytes - embd_bytes / static_cast<std::uint64_t>(hp.n_vocab);
@@ -258,9 +278,9 @@ int main(int argc, char** argv) {
     }
     const double first_pass_s = seconds_since(t_warm);
 
-    std::vector<double> pp, tg, pp_cpu, tg_cpu, bw, bw_huge;
+    std::vector<double> pp, tg, pp_cpu, tg_cpu, bw, bw_huge, bw_weights;
     std::uint64_t peak = 0;
-    std::vector<double> shares;  // per repetition (see the file comment)
+    std::vector<double> shares, shares_weights;  // per repetition (see the file comment)
     for (int r = 0; r < reps; ++r) {
         reset_peak_rss();
         if (n_prompt > 0) {
@@ -279,6 +299,8 @@ int main(int argc, char** argv) {
         peak = std::max(peak, peak_rss_bytes());
         bw.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::small));
         bw_huge.push_back(read_bandwidth(pool.hook(), noggin_bench::pages::huge));
+        if (weights_floats > 0)
+            bw_weights.push_back(noggin_bench::read_bandwidth(reinterpret_cast<const float*>(weights_lo), weights_floats, pool.hook(), 3));
         reset_peak_rss();
         if (n_gen > 0) {
             ctx->kv().clear();
@@ -295,6 +317,7 @@ int main(int argc, char** argv) {
             tg.push_back(static_cast<double>(n_gen) / sec);
             tg_cpu.push_back(csec / static_cast<double>(n_gen));
             shares.push_back(tg.back() * static_cast<double>(decode_bytes) / (std::max(bw.back(), bw_huge.back()) * 1e9));
+            if (!bw_weights.empty()) shares_weights.push_back(tg.back() * static_cast<double>(decode_bytes) / (bw_weights.back() * 1e9));
         }
         peak = std::max(peak, peak_rss_bytes());
     }
@@ -374,6 +397,7 @@ int main(int argc, char** argv) {
     const double roofline_tps = read_gbps * 1e9 / static_cast<double>(decode_bytes);
     const summary shs = summarize(shares);
     const double share = shares.empty() ? 0.0 : median(shares);
+    const double read_weights = median(bw_weights), share_weights = median(shares_weights);
     const char* simd = NOGGIN_SIMD_AVX2 ? "avx2" : (NOGGIN_SIMD_NEON ? "neon" : "scalar");
     std::string name = path;
     if (const std::size_t slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
@@ -386,12 +410,13 @@ int main(int argc, char** argv) {
             "\"read_gbps\": %.3f, \"read_gbps_small_pages\": %.3f, \"read_gbps_huge_pages\": %.3f, \"read_gbps_min\": %.3f, "
             "\"read_gbps_max\": %.3f, \"weights_huge_bytes\": %llu, \"decode_bytes_per_token\": %llu, "
             "\"roofline_tps\": %.3f, \"roofline_share\": %.4f, \"roofline_share_min\": %.4f, \"roofline_share_max\": %.4f, \"peak_rss_bytes\": %llu, \"file_bytes\": %llu, "
-            "\"kv_bytes\": %zu, \"open_s\": %.4f, \"cold\": %s, \"weights_cached_at_open_bytes\": %llu, \"first_pass_s\": %.4f}\n",
+            "\"kv_bytes\": %zu, \"open_s\": %.4f, \"cold\": %s, \"weights_cached_at_open_bytes\": %llu, \"first_pass_s\": %.4f, "
+            "\"read_gbps_weights\": %.3f, \"roofline_share_weights\": %.4f}\n",
             name.c_str(), simd, threads, reps, static_cast<long long>(n_prompt), static_cast<long long>(n_gen), pps.mean,
             pps.half_spread, tgs.mean, tgs.half_spread, ppc.mean, tgc.mean, read_gbps, read_small, read_huge, bws.min, bws.max,
             static_cast<unsigned long long>(weights_huge), static_cast<unsigned long long>(decode_bytes), roofline_tps, share, shs.min, shs.max, static_cast<unsigned long long>(peak),
             static_cast<unsigned long long>(file_bytes), kv_bytes, open_s, cold ? "true" : "false",
-            static_cast<unsigned long long>(cached_at_open), first_pass_s);
+            static_cast<unsigned long long>(cached_at_open), first_pass_s, read_weights, share_weights);
         return 0;
     }
     const double gib = 1024.0 * 1024.0 * 1024.0;
@@ -410,6 +435,9 @@ int main(int argc, char** argv) {
                 "decode token -> roofline %.2f t/s, tg share %.0f %% (repetitions %.0f..%.0f %%); weights on huge pages: %.0f MiB\n",
                 read_gbps, read_small, bws.min, bws.max, read_huge, static_cast<double>(decode_bytes) / 1e9, roofline_tps,
                 100.0 * share, 100.0 * shs.min, 100.0 * shs.max, static_cast<double>(weights_huge) / 1048576.0);
+    if (!bw_weights.empty())
+        std::printf("the same sum over the mapped weights (%.0f MiB) reads %.1f GB/s: tg share of it %.0f %%\n",
+                    static_cast<double>(weights_floats) * 4 / 1048576.0, read_weights, 100.0 * share_weights);
     if (!prof_names.empty()) {
         const double per = 1e3 / static_cast<double>(n_gen);
         std::printf("decode profile, %lld steps: %.2f ms per token\n| operation | ms/token | share | weight GB/token | GB/s |\n"
