@@ -677,7 +677,8 @@ inline float dot_q8_avx2(std::int64_t n, const Block* a, const block_q8_1* b) {
 // against this CPU's prefetchers): decode uses the 1-row form (vec_dot4_function has no F16 entry), which
 // for rows of ≥ 4096 elements (down's 8960; its 35 KiB activation row does not stay in L1, and the
 // hardware prefetchers stop at each 4 KiB) also prefetches 4 KiB ahead: on huge pages, down's shape, 2
-// threads 48 vs 38 GB/s; F16 decode, alternating 3×: +8.0 / +2.6 / +3.3 % (2026-11-30). A Q8_0
+// threads 48 vs 38 GB/s; F16 decode, token-alternating in one process: −1.3 / −2.1 / −2.4 % per token
+// (2026-12-01; the same prefetch in the Q8_0 side dot made its decode 3.2–3.6 % slower). A Q8_0
 // AVX-512 dot (w ^ 0x80 into vpdpbusd, 2 blocks per zmm) was slower than the AVX2 one both in cache (33.5
 // vs 36.6 GB/s) and from DRAM (42.9 vs 46.8) and was removed.
 #if NOGGIN_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(NOGGIN_NO_AVX512)
