@@ -527,6 +527,19 @@ inline float dot_q32_avx2(std::int64_t n, const Block* a, const block_q8_1* b, Q
 namespace detail {
 // How far ahead of its first row a 4-row kernel prefetches (see the 4-row dots below).
 inline std::size_t dot4_prefetch_ahead(std::size_t row_stride) { return 4 * row_stride + 4096; }
+// That prefetch as one linear stream: each step() touches the cache lines of the next `Bytes` (what one
+// step of the kernel reads, rounded up to whole lines), dot4_prefetch_ahead(row_stride) past the rows.
+template <std::size_t Bytes>
+struct stream_prefetch {
+    static constexpr int lines = static_cast<int>((Bytes + 63) / 64);
+    const char* p;
+    stream_prefetch(const unsigned char* w, std::size_t row_stride)
+        : p(reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride)) {}
+    void step() {
+        for (int l = 0; l < lines; ++l) _mm_prefetch(p + 64 * l, _MM_HINT_T0);
+        p += 64 * lines;
+    }
+};
 }  // namespace detail
 
 #if NOGGIN_CPU_Q4_0_512
@@ -562,15 +575,11 @@ inline void dot_q4_0_512(std::int64_t n, const unsigned char* w, std::size_t row
     __m512 acc[R];
     __m128 off[R];
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps(), off[r] = _mm_setzero_ps();
-    constexpr int lines = static_cast<int>((16 * sizeof(block_q4_0) + 63) / 64);  // cache lines per 4×4 blocks
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<16 * sizeof(block_q4_0)> pf(w, row_stride);
     const std::int64_t nb = n / 32;
     std::int64_t i = 0;
     for (; i + 4 <= nb; i += 4) {
-        if (R == 4) {
-            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-            pf += 64 * lines;
-        }
+        if (R == 4) pf.step();
         const unsigned char* xb = reinterpret_cast<const unsigned char*>(b + i);
         const __m512i x0 = load512(xb), x1 = load512(xb + 64);
         const __m512i xlo = _mm512_permutex2var_epi8(x0, ixq, x1);
@@ -709,14 +718,10 @@ inline void dot_f16_512(std::int64_t n, const unsigned char* w, std::size_t row_
         for (int k = 0; k < 4; ++k) acc[r][k] = _mm512_setzero_ps();
     const f16* a[R];
     for (int r = 0; r < R; ++r) a[r] = reinterpret_cast<const f16*>(w + static_cast<std::size_t>(r) * row_stride);
-    constexpr int lines = R * 128 / 64;  // cache lines of R rows × 64 elements
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<R * 128> pf(w, row_stride);
     std::int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        if (Prefetch) {
-            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-            pf += 64 * lines;
-        }
+        if (Prefetch) pf.step();
         const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
         const __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
         for (int r = 0; r < R; ++r) {
@@ -824,7 +829,7 @@ inline float vec_dot_q8_0_side(std::int64_t n, const void* w, const void* x, con
 // dot4_prefetch_ahead(row_stride) bytes ahead of the first row (4-row from DRAM then 17 GB/s).
 
 namespace detail {
-// (dot4_prefetch_ahead is defined with the Q4_0 AVX-512 kernel above, which uses it too.)
+// (dot4_prefetch_ahead and stream_prefetch are defined with the Q4_0 AVX-512 kernel above, which uses them too.)
 
 // Per row q: (c0 + c2) + (c1 + c3) of its 4-lane vector t_q, as hsum128 does for one row.
 inline __m128 hsum128_x4(__m128 t0, __m128 t1, __m128 t2, __m128 t3) {
@@ -839,15 +844,13 @@ inline void dot4_q32_avx2(std::int64_t n, const unsigned char* w, std::size_t ro
     const Block* a1 = reinterpret_cast<const Block*>(w + row_stride);
     const Block* a2 = reinterpret_cast<const Block*>(w + 2 * row_stride);
     const Block* a3 = reinterpret_cast<const Block*>(w + 3 * row_stride);
-    constexpr int lines = static_cast<int>((16 * sizeof(Block) + 63) / 64);  // cache lines per 4×4 blocks
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<16 * sizeof(Block)> pf(w, row_stride);
     __m128 acc0 = _mm_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     __m128 off0 = acc0, off1 = acc0, off2 = acc0, off3 = acc0;
     const std::int64_t nb = n / 32;
     std::int64_t i = 0;
     for (; i + 4 <= nb; i += 4) {
-        for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-        pf += 64 * lines;
+        pf.step();
         const __m256i x0 = avx2::loadu(b[i].qs), x1 = avx2::loadu(b[i + 1].qs);
         const __m256i x2 = avx2::loadu(b[i + 2].qs), x3 = avx2::loadu(b[i + 3].qs);
         __m128 dx, sx;
@@ -1155,13 +1158,9 @@ inline void dot_k4_512(std::int64_t n, const unsigned char* w, std::size_t row_s
     __m512 acc[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
     __m256 accm[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};  // Σ min terms: rows 2h, 2h+1 in the halves
-    constexpr int lines = static_cast<int>((R * sizeof(Block) + 63) / 64);
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<R * sizeof(Block)> pf(w, row_stride);
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        if (R == 4) {
-            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-            pf += 64 * lines;
-        }
+        if (R == 4) pf.step();
         const std::int8_t* xq = b[i].qs;
         const __m512i x0 = join256(xq, xq + 64), x1 = join256(xq + 32, xq + 96);
         const __m512i x2 = join256(xq + 128, xq + 192), x3 = join256(xq + 160, xq + 224);
@@ -1184,8 +1183,8 @@ inline void dot_k4_512(std::int64_t n, const unsigned char* w, std::size_t row_s
         for (int h = 0; 2 * h < R; ++h) {  // rows 2h, 2h + 1
             const __m128i sc = h == 0 ? _mm_unpacklo_epi32(sc_lo, sc_hi) : _mm_unpackhi_epi32(sc_lo, sc_hi);
             const __m128i mn = h == 0 ? _mm_unpacklo_epi32(mn_lo, mn_hi) : _mm_unpackhi_epi32(mn_lo, mn_hi);
-            const __m256 dmin = _mm256_permutevar8x32_ps(dd_lo, _mm256_setr_epi32(4 * h + 1, 4 * h + 1, 4 * h + 1, 4 * h + 1,
-                                                                                                      4 * h + 3, 4 * h + 3, 4 * h + 3, 4 * h + 3));
+            const int dl = 4 * h + 1, dh = 4 * h + 3;  // lanes of d_x·dmin of rows 2h, 2h + 1
+            const __m256 dmin = _mm256_permutevar8x32_ps(dd_lo, _mm256_setr_epi32(dl, dl, dl, dl, dh, dh, dh, dh));
             accm[h] = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_cvtepu8_epi16(mn), pairs)), accm[h]);
             const __m512i scales = _mm512_maskz_broadcast_i32x4(0xffff, sc);
             for (int p = 0; p < 2 && 2 * h + p < R; ++p) {
@@ -1315,13 +1314,9 @@ inline void dot_q6_k_512(std::int64_t n, const unsigned char* w, std::size_t row
     const __m512i pick0 = _mm512_load_si512(q6_k_512_idx.pick[0]), pick1 = _mm512_load_si512(q6_k_512_idx.pick[1]);
     __m512 acc[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
-    constexpr int lines = static_cast<int>((R * sizeof(block_q6_k) + 63) / 64);
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<R * sizeof(block_q6_k)> pf(w, row_stride);
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        if (R == 4) {
-            for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-            pf += 64 * lines;
-        }
+        if (R == 4) pf.step();
         const std::int8_t* xq = b[i].qs;
         const __m512i x0 = _mm512_loadu_si512(xq), x1 = _mm512_loadu_si512(xq + 64);
         const __m512i x2 = _mm512_loadu_si512(xq + 128), x3 = _mm512_loadu_si512(xq + 192);
@@ -1372,14 +1367,12 @@ template <class Block, class RowStep, class Finish>
 inline void dot4_k_avx2(std::int64_t n, const unsigned char* w, std::size_t row_stride, float* out, RowStep step, Finish finish) {
     const Block* a[4];
     for (int q = 0; q < 4; ++q) a[q] = reinterpret_cast<const Block*>(w + static_cast<std::size_t>(q) * row_stride);
-    constexpr int lines = static_cast<int>((4 * sizeof(Block) + 63) / 64);  // cache lines per super-block step
-    const char* pf = reinterpret_cast<const char*>(w) + dot4_prefetch_ahead(row_stride);
+    stream_prefetch<4 * sizeof(Block)> pf(w, row_stride);
     __m256 acc[4];
     __m128 accm[4];
     for (int q = 0; q < 4; ++q) acc[q] = _mm256_setzero_ps(), accm[q] = _mm_setzero_ps();
     for (std::int64_t i = 0; i < n / 256; ++i) {
-        for (int l = 0; l < lines; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-        pf += 64 * lines;
+        pf.step();
         step(i, a, acc, accm);
     }
     for (int q = 0; q < 4; ++q) out[q] = finish(acc[q], accm[q]);
