@@ -945,7 +945,92 @@ inline __m256i int16_pair_pick(int c) {
 inline __m256i bsums16(const block_q8_k& b) { return avx2::loadu(b.bsums); }
 }  // namespace detail
 
+// Q2_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): the 64 quant bytes in one zmm;
+// shift s of it (2 bits) holds elements 32s..32s+31 in its low half and 128+32s.. in its high half, so the
+// activations are regrouped once per block (four zmm, shared by every row of the call). Per 64 quants one
+// maddubs (u2 × s8 pairs: never saturates) and one vpdpwssd with the 4-bit scales of the four 16-element
+// sub-blocks picked by vpshufb, one per 128-bit lane; the mins term through the bsums as in the AVX2 kernel.
+// Exact int32 sums; the 1-row and 4-row kernels are one template (bit-equal). Measured 2026-12-01
+// (noggin-bench-kernels --variants --pages huge, 8960 × 1536 and 1536 × 8960): the 4-row form 20–21 GB/s
+// on 1 thread, 39–40 on 2, against 14–15 / 27–28 for the AVX2 1-row; this 1-row form (which regroups the
+// activations for its one row) streams like the AVX2 one.
+#if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
+#define NOGGIN_CPU_Q2_K_512 1
+#else
+#define NOGGIN_CPU_Q2_K_512 0
+#endif
+
+#if NOGGIN_CPU_Q2_K_512
+namespace detail {
+// vpshufb indices: pick[s] puts scale byte j (of the 16 in every 128-bit lane) into the int16 lanes of
+// 128-bit lane L of shift s's products: sub-block 2s + L (L = 0, 1) or 8 + 2s + L − 2 (L = 2, 3).
+struct q2_k_512_index {
+    alignas(64) std::uint8_t pick[4][64];
+    constexpr q2_k_512_index() : pick{} {
+        for (int s = 0; s < 4; ++s)
+            for (int byte = 0; byte < 64; ++byte) {
+                const int lane = byte / 16, sub = lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2;
+                pick[s][byte] = byte % 2 == 0 ? static_cast<std::uint8_t>(sub) : std::uint8_t{0x80};
+            }
+    }
+};
+inline constexpr q2_k_512_index q2_k_512_idx{};
+
+// 32 bytes at lo, then 32 bytes at hi (hi − 32 must be inside the same array): two masked loads. (Masked
+// forms here and below: g++ 12 -Werror flags the _mm512_undefined_* inside the plain ones, see hsum512.)
+inline __m512i join256(const std::int8_t* lo, const std::int8_t* hi) {
+    return _mm512_mask_loadu_epi64(_mm512_maskz_loadu_epi64(0x0f, lo), 0xf0, hi - 32);
+}
+
+template <int R>
+inline void dot_q2_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
+    static_assert(R == 1 || R == 4, "1 or 4 rows");
+    const block_q2_k* a[R];
+    for (int q = 0; q < R; ++q) a[q] = reinterpret_cast<const block_q2_k*>(w + static_cast<std::size_t>(q) * row_stride);
+    const __m512i m3 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(0x0f);
+    __m512i pick[4];
+    for (int s = 0; s < 4; ++s) pick[s] = _mm512_load_si512(q2_k_512_idx.pick[s]);
+    __m512 acc[R];
+    __m256 accm[R];
+    for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps(), accm[q] = _mm256_setzero_ps();
+    stream_prefetch<R * sizeof(block_q2_k)> pf(w, row_stride);
+    for (std::int64_t i = 0; i < n / 256; ++i) {
+        if (R == 4) pf.step();
+        const std::int8_t* xq = b[i].qs;
+        __m512i xs[4];
+        for (int s = 0; s < 4; ++s) xs[s] = join256(xq + 32 * s, xq + 128 + 32 * s);
+        const __m256i bs = bsums16(b[i]);
+#pragma GCC unroll 4
+        for (int q = 0; q < R; ++q) {
+            const block_q2_k& A = a[q][i];
+            const __m512i z = _mm512_loadu_si512(A.qs);
+            const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(A.scales));
+            const __m512i scales = _mm512_and_si512(_mm512_maskz_broadcast_i32x4(0xffff, sb), m0f);
+            __m512i sumi = _mm512_setzero_si512();
+            for (int s = 0; s < 4; ++s) {
+                const __m512i u = _mm512_and_si512(s == 0 ? z : _mm512_srli_epi16(z, 2 * s), m3);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(u, xs[s]), _mm512_shuffle_epi8(scales, pick[s]));
+            }
+            const __m256i msum = _mm256_madd_epi16(_mm256_srli_epi16(_mm256_cvtepu8_epi16(sb), 4), bs);
+            acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * avx2::half(A.d)), _mm512_maskz_cvtepi32_ps(0xffff, sumi), acc[q]);
+            accm[q] = _mm256_fmadd_ps(_mm256_set1_ps(-(b[i].d * avx2::half(A.dmin))), _mm256_cvtepi32_ps(msum), accm[q]);
+        }
+    }
+    for (int q = 0; q < R; ++q) out[q] = hsum512(acc[q]) + avx2::hsum(accm[q]);
+}
+}  // namespace detail
+
+inline void vec_dot4_q2_k_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
+    detail::dot_q2_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+}
+#endif  // NOGGIN_CPU_Q2_K_512
+
 inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
+#if NOGGIN_CPU_Q2_K_512
+    float r;
+    detail::dot_q2_k_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    return r;
+#endif
     const block_q2_k* a = static_cast<const block_q2_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     const __m256i m3 = _mm256_set1_epi8(3);
@@ -1089,7 +1174,7 @@ inline __m256i q4k_block(const block_q4_k& a, const std::int8_t* xq, __m128i bsu
 // 1-row form reads its row four times), so their results are bit-equal.
 // Measured 2026-11-30, Q4_K (4-row forms): L2-resident, 1 thread, 28–35 vs 15–24 GB/s for the AVX2 kernel;
 // from DRAM on huge pages, 2 threads (noggin-bench-kernels --variants) 59–63 vs 40–44 GB/s.
-#if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
+#if NOGGIN_CPU_Q2_K_512  // the same flags (and join256, defined with the Q2_K kernel)
 #define NOGGIN_CPU_Q4_K_512 1
 #else
 #define NOGGIN_CPU_Q4_K_512 0
@@ -1114,11 +1199,6 @@ struct q4_k_512_index {
 };
 inline constexpr q4_k_512_index q4_k_512_idx{};
 
-// 32 bytes at lo, then 32 bytes at hi (hi − 32 must be inside the same array): two masked loads. (Masked
-// forms here and below: g++ 12 -Werror flags the _mm512_undefined_* inside the plain ones, see hsum512.)
-inline __m512i join256(const std::int8_t* lo, const std::int8_t* hi) {
-    return _mm512_mask_loadu_epi64(_mm512_maskz_loadu_epi64(0x0f, lo), 0xf0, hi - 32);
-}
 
 // The 4 quant vectors of a block (vector k as in q4_k_512_index): Q4_K's nibbles; Q5_K's with the 5th bit
 // of sub-block s (bit s of qh) moved to 0x10 — a shift per 256-bit half (vpsllvw / vpsrlvw counts per
@@ -1525,7 +1605,8 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 // Dots of 4 consecutive weight rows (`row_stride` bytes apart) with one activation column, out[0..3];
 // bit-equal to four vec_dot_function(t) calls. Used by matmul for the types where reading 4 rows at once
 // streams faster from DRAM than 1 row at a time (measured 2026-11-30, 2 threads, 8960 × 1536: Q4_0 42.9 vs
-// 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43, Q5_K 60–67 vs 43–47);
+// 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43, Q5_K 60–67 vs 43–47,
+// Q2_K 39–40 vs 27–29);
 // not for Q8_0 (41.0 vs 46.8), F16 (40 vs 46–48) or AVX-512 Q6_K (47 vs 55–60 at 1536 × 8960 and 151936 ×
 // 1536), whose 4-row kernels (vec_dot4_q8_0_avx2, vec_dot4_f16_512, vec_dot4_q6_k_avx2 in AVX-512 builds)
 // stay for benchmarks and tests.
@@ -1538,6 +1619,7 @@ inline vec_dot4_fn vec_dot4_function(dtype t) {
         case dtype::q4_0: return vec_dot4_q4_0_avx2;
         case dtype::q4_k: return vec_dot4_q4_k_avx2;
 #if NOGGIN_CPU_Q4_K_512
+        case dtype::q2_k: return vec_dot4_q2_k_512;
         case dtype::q5_k: return vec_dot4_q5_k_512;
 #else
         case dtype::q6_k: return vec_dot4_q6_k_avx2;
