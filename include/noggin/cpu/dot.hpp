@@ -962,19 +962,25 @@ inline __m256i bsums16(const block_q8_k& b) { return avx2::loadu(b.bsums); }
 
 #if NOGGIN_CPU_Q2_K_512
 namespace detail {
-// vpshufb indices: pick[s] puts scale byte j (of the 16 in every 128-bit lane) into the int16 lanes of
-// 128-bit lane L of shift s's products: sub-block 2s + L (L = 0, 1) or 8 + 2s + L − 2 (L = 2, 3).
-struct q2_k_512_index {
-    alignas(64) std::uint8_t pick[4][64];
-    constexpr q2_k_512_index() : pick{} {
-        for (int s = 0; s < 4; ++s)
-            for (int byte = 0; byte < 64; ++byte) {
-                const int lane = byte / 16, sub = lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2;
-                pick[s][byte] = byte % 2 == 0 ? static_cast<std::uint8_t>(sub) : std::uint8_t{0x80};
-            }
-    }
+// N vpshufb index vectors: byte `byte` of vector t is pick(t, byte) (the K-quant kernels below pick their
+// sub-block scales into int16 lanes with them; 0x80 writes a zero byte).
+template <int N>
+struct shuffle_table {
+    alignas(64) std::uint8_t v[N][64];
 };
-inline constexpr q2_k_512_index q2_k_512_idx{};
+template <int N, class Pick>
+constexpr shuffle_table<N> make_shuffle_table(Pick pick) {
+    shuffle_table<N> t{};
+    for (int i = 0; i < N; ++i)
+        for (int byte = 0; byte < 64; ++byte) t.v[i][byte] = static_cast<std::uint8_t>(pick(i, byte));
+    return t;
+}
+// Q2_K: vector s puts scale byte j (of the 16 in every 128-bit lane) into the int16 lanes of 128-bit lane L
+// of shift s's products: sub-block 2s + L (L = 0, 1) or 8 + 2s + L − 2 (L = 2, 3).
+inline constexpr shuffle_table<4> q2_k_512_pick = make_shuffle_table<4>([](int s, int byte) {
+    const int lane = byte / 16, sub = lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2;
+    return byte % 2 == 0 ? sub : 0x80;
+});
 
 // 32 bytes at lo, then 32 bytes at hi (hi − 32 must be inside the same array): two masked loads. (Masked
 // forms here and below: g++ 12 -Werror flags the _mm512_undefined_* inside the plain ones, see hsum512.)
@@ -989,7 +995,7 @@ inline void dot_q2_k_512(std::int64_t n, const unsigned char* w, std::size_t row
     for (int q = 0; q < R; ++q) a[q] = reinterpret_cast<const block_q2_k*>(w + static_cast<std::size_t>(q) * row_stride);
     const __m512i m3 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(0x0f);
     __m512i pick[4];
-    for (int s = 0; s < 4; ++s) pick[s] = _mm512_load_si512(q2_k_512_idx.pick[s]);
+    for (int s = 0; s < 4; ++s) pick[s] = _mm512_load_si512(q2_k_512_pick.v[s]);
     __m512 acc[R];
     __m256 accm[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps(), accm[q] = _mm256_setzero_ps();
@@ -1182,25 +1188,17 @@ inline __m256i q4k_block(const block_q4_k& a, const std::int8_t* xq, __m128i bsu
 
 #if NOGGIN_CPU_Q4_K_512
 namespace detail {
-// vpshufb indices: pick[p][k] turns the scale bytes of row parity p (bytes 8p..8p+7 of each 128-bit lane)
-// into the int16 scales of quant vector k (k = 0: low nibbles of quant bytes 0..63, sub-blocks 0 and 2;
-// 1: their high nibbles, 1 and 3; 2 and 3: the same for bytes 64..127, sub-blocks 4/6 and 5/7), one
-// sub-block per 256-bit half.
-struct q4_k_512_index {
-    alignas(64) std::uint8_t pick[2][4][64];
-    constexpr q4_k_512_index() : pick{} {
-        for (int p = 0; p < 2; ++p)
-            for (int k = 0; k < 4; ++k)
-                for (int byte = 0; byte < 64; ++byte) {
-                    const int sub = 4 * (k / 2) + k % 2 + 2 * (byte / 32);
-                    pick[p][k][byte] = byte % 2 == 0 ? static_cast<std::uint8_t>(8 * p + sub) : std::uint8_t{0x80};
-                }
-    }
-};
-inline constexpr q4_k_512_index q4_k_512_idx{};
+// Vector 4p + k turns the scale bytes of row parity p (bytes 8p..8p+7 of each 128-bit lane) into the int16
+// scales of quant vector k (k = 0: low nibbles of quant bytes 0..63, sub-blocks 0 and 2; 1: their high
+// nibbles, 1 and 3; 2 and 3: the same for bytes 64..127, sub-blocks 4/6 and 5/7), one sub-block per
+// 256-bit half.
+inline constexpr shuffle_table<8> q4_k_512_pick = make_shuffle_table<8>([](int t, int byte) {
+    const int p = t / 4, k = t % 4, sub = 4 * (k / 2) + k % 2 + 2 * (byte / 32);
+    return byte % 2 == 0 ? 8 * p + sub : 0x80;
+});
 
 
-// The 4 quant vectors of a block (vector k as in q4_k_512_index): Q4_K's nibbles; Q5_K's with the 5th bit
+// The 4 quant vectors of a block (vector k as in q4_k_512_pick): Q4_K's nibbles; Q5_K's with the 5th bit
 // of sub-block s (bit s of qh) moved to 0x10 — a shift per 256-bit half (vpsllvw / vpsrlvw counts per
 // 16-bit lane; bytes shifted within 16-bit lanes keep their own bits under the 0x10 mask).
 inline void k4_512_quants(const std::uint8_t* qs, __m512i m4, __m512i* v) {
@@ -1233,7 +1231,7 @@ inline void dot_k4_512(std::int64_t n, const unsigned char* w, std::size_t row_s
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512i pick[2][4];
     for (int p = 0; p < 2; ++p)
-        for (int k = 0; k < 4; ++k) pick[p][k] = _mm512_load_si512(q4_k_512_idx.pick[p][k]);
+        for (int k = 0; k < 4; ++k) pick[p][k] = _mm512_load_si512(q4_k_512_pick.v[4 * p + k]);
     const __m128i c3f = _mm_set1_epi8(0x3f), c0f = _mm_set1_epi8(0x0f), c03 = _mm_set1_epi8(0x03);
     __m512 acc[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
@@ -1372,15 +1370,9 @@ inline __m256i q6k_block(const block_q6_k& a, const block_q8_k& b) {
 // only 47 (the AVX2 one 54.5), so decode uses the 1-row form. L2-resident, 1 thread: 48–53 vs 25–34 GB/s.
 #if NOGGIN_CPU_Q4_K_512
 namespace detail {
-// vpshufb indices: int16 element 4c + lane of a 128-bit lane's 8 (sign-extended) scales into that lane.
-struct q6_k_512_index {
-    alignas(64) std::uint8_t pick[2][64];
-    constexpr q6_k_512_index() : pick{} {
-        for (int c = 0; c < 2; ++c)
-            for (int byte = 0; byte < 64; ++byte) pick[c][byte] = static_cast<std::uint8_t>(2 * (4 * c + byte / 16) + byte % 2);
-    }
-};
-inline constexpr q6_k_512_index q6_k_512_idx{};
+// Vector c puts int16 element 4c + L of a 128-bit lane's 8 (sign-extended) scales into that lane L.
+inline constexpr shuffle_table<2> q6_k_512_pick =
+    make_shuffle_table<2>([](int c, int byte) { return 2 * (4 * c + byte / 16) + byte % 2; });
 
 template <int R>
 inline void dot_q6_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
@@ -1391,7 +1383,7 @@ inline void dot_q6_k_512(std::int64_t n, const unsigned char* w, std::size_t row
     // shift counts per 16-bit lane: the first 32 bytes take qh's bit pairs 0 / 2, the last 32 pairs 1 / 3
     const __m512i shl_counts = _mm512_mask_mov_epi16(_mm512_set1_epi16(4), 0xffff0000u, _mm512_set1_epi16(2));
     const __m512i shr_counts = _mm512_maskz_mov_epi16(0xffff0000u, _mm512_set1_epi16(2));
-    const __m512i pick0 = _mm512_load_si512(q6_k_512_idx.pick[0]), pick1 = _mm512_load_si512(q6_k_512_idx.pick[1]);
+    const __m512i pick0 = _mm512_load_si512(q6_k_512_pick.v[0]), pick1 = _mm512_load_si512(q6_k_512_pick.v[1]);
     __m512 acc[R];
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps();
     stream_prefetch<R * sizeof(block_q6_k)> pf(w, row_stride);
