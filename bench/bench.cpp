@@ -220,20 +220,10 @@ int main(int argc, char** argv) {
         }
         if (t.name == "token_embd.weight") embd_bytes = t.bytes;
     }
-    // The largest run of tensors a decode step reads (adjacent up to alignment padding): the weights sum.
-    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> runs;
-    for (const noggin::gguf::tensor_info& t : m->file().tensors())
-        if (t.data != nullptr && t.bytes > 0 && (m->weights().tied_output || t.name != "token_embd.weight"))
-            runs.emplace_back(reinterpret_cast<std::uintptr_t>(t.data), reinterpret_cast<std::uintptr_t>(t.data) + t.bytes);
-    std::sort(runs.begin(), runs.end());
+    // The largest run of tensors a decode step reads: the weights sum.
     std::uintptr_t weights_lo = 0, weights_hi = 0;
-    for (std::size_t i = 0; i < runs.size();) {
-        std::uintptr_t end = runs[i].second;
-        std::size_t j = i + 1;
-        for (; j < runs.size() && runs[j].first <= end + 4096; ++j) end = std::max(end, runs[j].second);
-        if (end - runs[i].first > weights_hi - weights_lo) weights_lo = runs[i].first, weights_hi = end;
-        i = j;
-    }
+    for (const auto& r : noggin::model::detail::streamed_weight_ranges(m->file(), m->weights().tied_output))
+        if (r.second - r.first > weights_hi - weights_lo) weights_lo = r.first, weights_hi = r.second;
     weights_lo = (weights_lo + 63) & ~std::uintptr_t{63};
     const std::size_t weights_floats = weights_hi > weights_lo ? (weights_hi - weights_lo) / 4 / 32768 * 32768 : 0;
     std::uint64_t decode_bytes = file_tensor_bytes;

@@ -220,26 +220,29 @@ inline result<model> model::create(gguf::file&& file) {
 }
 
 namespace detail {
-// MADV_HUGEPAGE (core/page_advice.hpp) on the mapped bytes a decode step streams: every tensor but a
-// separate token embedding, of which a step reads one row (on 2 MiB pages each row read would bring in
-// 2 MiB). Tensors that follow each other in the file (up to alignment padding) form one range. Returns
-// the bytes advised (0 where the OS has no such advice).
-inline std::size_t advise_weight_pages(const gguf::file& f, bool tied_output) {
-    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> r;
+// The mapped bytes a decode step streams: every tensor but a separate token embedding (of which a step
+// reads one row), as address ranges, sorted; tensors that follow each other in the file (up to alignment
+// padding) form one range.
+inline std::vector<std::pair<std::uintptr_t, std::uintptr_t>> streamed_weight_ranges(const gguf::file& f, bool tied_output) {
+    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> r, merged;
     for (const gguf::tensor_info& t : f.tensors()) {
         if (t.data == nullptr || t.bytes == 0 || (!tied_output && t.name == "token_embd.weight")) continue;
         const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(t.data);
         r.emplace_back(a, a + static_cast<std::uintptr_t>(t.bytes));
     }
     std::sort(r.begin(), r.end());
-    std::size_t advised = 0;
-    for (std::size_t i = 0; i < r.size();) {
-        std::uintptr_t end = r[i].second;
-        std::size_t j = i + 1;
-        for (; j < r.size() && r[j].first <= end + 4096; ++j) end = std::max(end, r[j].second);
-        advised += advise_huge_pages(reinterpret_cast<const void*>(r[i].first), static_cast<std::size_t>(end - r[i].first));
-        i = j;
+    for (const auto& x : r) {
+        if (!merged.empty() && x.first <= merged.back().second + 4096) merged.back().second = std::max(merged.back().second, x.second);
+        else merged.push_back(x);
     }
+    return merged;
+}
+// MADV_HUGEPAGE (core/page_advice.hpp) on streamed_weight_ranges (on 2 MiB pages each row read of the token
+// embedding would bring in 2 MiB). Returns the bytes advised (0 where the OS has no such advice).
+inline std::size_t advise_weight_pages(const gguf::file& f, bool tied_output) {
+    std::size_t advised = 0;
+    for (const auto& r : streamed_weight_ranges(f, tied_output))
+        advised += advise_huge_pages(reinterpret_cast<const void*>(r.first), static_cast<std::size_t>(r.second - r.first));
     return advised;
 }
 }  // namespace detail
