@@ -3,7 +3,7 @@
 //     noggin-bench-kernels [--mib 256] [--reps 3] [--cols 0] [--types Q4_0,Q8_0,...] [--rows 8960] [--k 1536]
 //                          [--pages small|huge] [--variants]
 //
-// For Q4_0, Q8_0, Q4_K, Q6_K, Q5_K, Q2_K and F16 weights shaped like DeepSeek-R1-Distill-Qwen-1.5B's FFN
+// For Q4_0, Q8_0, Q4_K, Q6_K, Q5_K, Q2_K, Q3_K and F16 weights shaped like DeepSeek-R1-Distill-Qwen-1.5B's FFN
 // (8960 rows × 1536; --rows changes the row count, --k the row length: --rows 1536 --k 8960 is down's
 // shape), times cpu::matmul with one activation column (decode) on 1 and 2 threads and reports weight
 // bytes read per second. The weights are replicated into enough copies (≥ --mib MiB) that each pass
@@ -116,10 +116,14 @@ std::vector<variant> variants_of(noggin::dtype t) {
         v.push_back({"1-row", noggin::cpu::vec_dot_q4_k_avx2, nullptr});
         v.push_back({"4-row", noggin::cpu::vec_dot_q4_k_avx2, noggin::cpu::vec_dot4_q4_k_avx2});
     }
-#if NOGGIN_CPU_Q2_K_512
+#if NOGGIN_CPU_K2_512
     if (t == noggin::dtype::q2_k) {
         v.push_back({"1-row", noggin::cpu::vec_dot_q2_k_avx2, nullptr});
         v.push_back({"4-row", noggin::cpu::vec_dot_q2_k_avx2, noggin::cpu::vec_dot4_q2_k_512});
+    }
+    if (t == noggin::dtype::q3_k) {
+        v.push_back({"1-row", noggin::cpu::vec_dot_q3_k_avx2, nullptr});
+        v.push_back({"4-row", noggin::cpu::vec_dot_q3_k_avx2, noggin::cpu::vec_dot4_q3_k_512});
     }
 #endif
 #if NOGGIN_CPU_Q4_K_512
@@ -187,7 +191,8 @@ int main(int argc, char** argv) {
     }
 
     const noggin::dtype types[] = {noggin::dtype::q4_0, noggin::dtype::q8_0, noggin::dtype::q4_k,
-                                   noggin::dtype::q6_k, noggin::dtype::q5_k, noggin::dtype::q2_k, noggin::dtype::f16};
+                                   noggin::dtype::q6_k, noggin::dtype::q5_k, noggin::dtype::q2_k, noggin::dtype::q3_k,
+                                   noggin::dtype::f16};
     std::vector<float> x(static_cast<std::size_t>(k * std::max<std::int64_t>(cols, 1)));
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
     std::vector<float> y(static_cast<std::size_t>(rows * std::max<std::int64_t>(cols, 1)));

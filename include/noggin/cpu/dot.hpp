@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../core/config.hpp"
 #include "../core/dtype.hpp"
@@ -945,22 +946,28 @@ inline __m256i int16_pair_pick(int c) {
 inline __m256i bsums16(const block_q8_k& b) { return avx2::loadu(b.bsums); }
 }  // namespace detail
 
-// Q2_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): the 64 quant bytes in one zmm;
-// shift s of it (2 bits) holds elements 32s..32s+31 in its low half and 128+32s.. in its high half, so the
-// activations are regrouped once per block (four zmm, shared by every row of the call). Per 64 quants one
-// maddubs (u2 × s8 pairs: never saturates) and one vpdpwssd with the 4-bit scales of the four 16-element
-// sub-blocks picked by vpshufb, one per 128-bit lane; the mins term through the bsums as in the AVX2 kernel.
-// Exact int32 sums; the 1-row and 4-row kernels are one template (bit-equal). Measured 2026-12-01
-// (noggin-bench-kernels --variants --pages huge, 8960 × 1536 and 1536 × 8960): the 4-row form 20–21 GB/s
-// on 1 thread, 39–40 on 2, against 14–15 / 27–28 for the AVX2 1-row; this 1-row form (which regroups the
-// activations for its one row) streams like the AVX2 one.
+// Q2_K and Q3_K with AVX-512 (BW + VL + VNNI, where the host's flags enable them): the 64 low-2-bit quant
+// bytes in one zmm; shift s of it (2 bits) holds elements 32s..32s+31 in its low half and 128+32s.. in its
+// high half, so the activations are regrouped once per block (four zmm, shared by every row of the call).
+// Q3_K's third bit of those elements is bit s (low half) or 4 + s (high half) of hmask's 32 bytes, loaded
+// into both halves: one vptestmb and a masked add of 4 per shift. Per 64 quants one maddubs (unsigned
+// 0..7 × s8 pairs: never saturates) and one vpdpwssd with the scales of the four 16-element sub-blocks, one
+// per 128-bit lane: Q2_K's 4-bit scale bytes picked by vpshufb; Q3_K's signed 6-bit scales widened to int16
+// once (unpacked for 4 rows at once in the 4-row form) and picked by vpermw. Q2_K's mins through the bsums
+// as in the AVX2 kernel; Q3_K's −4 offset is one vpmaddwd of its scales by −4·bsums that starts the int32
+// sums. Exact int32 sums; the 1-row and 4-row kernels are one template (bit-equal).
+// Measured (noggin-bench-kernels --variants --pages huge, 8960 × 1536 and 1536 × 8960), the 4-row forms
+// against the AVX2 1-row dots, 1 thread / 2 threads: Q2_K 20–21 / 39–40 GB/s vs 14–15 / 27–28 (2026-11-30);
+// Q3_K 21.7–22.7 / 42.6–45.4 vs 13.2–13.3 / 25.3–26.0 (2026-12-01; of that, vectorising the scale unpack
+// +2–5 %, vpermw instead of a lane broadcast + vpshufb +5 %, the folded offset +3–5 %, L2-resident and from
+// DRAM). The 1-row forms (which regroup the activations for their one row) stream like the AVX2 ones.
 #if NOGGIN_CPU_F16_512 && NOGGIN_CPU_VNNI512
-#define NOGGIN_CPU_Q2_K_512 1
+#define NOGGIN_CPU_K2_512 1
 #else
-#define NOGGIN_CPU_Q2_K_512 0
+#define NOGGIN_CPU_K2_512 0
 #endif
 
-#if NOGGIN_CPU_Q2_K_512
+#if NOGGIN_CPU_K2_512
 namespace detail {
 // N vpshufb index vectors: byte `byte` of vector t is pick(t, byte) (the K-quant kernels below pick their
 // sub-block scales into int16 lanes with them; 0x80 writes a zero byte).
@@ -975,12 +982,51 @@ constexpr shuffle_table<N> make_shuffle_table(Pick pick) {
         for (int byte = 0; byte < 64; ++byte) t.v[i][byte] = static_cast<std::uint8_t>(pick(i, byte));
     return t;
 }
-// Q2_K: vector s puts scale byte j (of the 16 in every 128-bit lane) into the int16 lanes of 128-bit lane L
-// of shift s's products: sub-block 2s + L (L = 0, 1) or 8 + 2s + L − 2 (L = 2, 3).
+// Vector s gives the int16 lanes of 128-bit lane L of shift s's products sub-block 2s + L % 2 (L = 0, 1) or
+// 8 + 2s + L % 2 (L = 2, 3): Q2_K from scale byte j (of the 16 in every 128-bit lane, zero-extended),
+// Q3_K from int16 j % 8 (its lanes 2–3 hold scales 8..15).
 inline constexpr shuffle_table<4> q2_k_512_pick = make_shuffle_table<4>([](int s, int byte) {
     const int lane = byte / 16, sub = lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2;
     return byte % 2 == 0 ? sub : 0x80;
 });
+struct q3_k_512_word_pick_t {
+    alignas(64) std::uint16_t v[4][32];
+    constexpr q3_k_512_word_pick_t() : v{} {
+        for (int s = 0; s < 4; ++s)
+            for (int w = 0; w < 32; ++w) {
+                const int lane = w / 8;
+                v[s][w] = static_cast<std::uint16_t>(lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2);
+            }
+    }
+};
+inline constexpr q3_k_512_word_pick_t q3_k_512_pick{};
+// Q3_K's hmask bit of shift s: bit s in the low 256-bit half, 4 + s in the high one.
+inline constexpr shuffle_table<4> q3_k_512_hbit =
+    make_shuffle_table<4>([](int s, int byte) { return 1 << (byte < 32 ? s : 4 + s); });
+
+// q3_k_scales for 4 blocks at once (the same word operations on the 4 rows' words after a 4 × 4 transpose,
+// and back): out[q] = the 16 signed scales of the block whose scale bytes are at s[q].
+inline void q3_k_scales4(const std::uint8_t* const s[4], __m128i out[4]) {
+    __m128i r[4];
+    for (int q = 0; q < 4; ++q) r[q] = _mm_maskz_loadu_epi8(0x0fff, s[q]);
+    const __m128i t0 = _mm_unpacklo_epi32(r[0], r[1]), t1 = _mm_unpacklo_epi32(r[2], r[3]);
+    const __m128i t2 = _mm_unpackhi_epi32(r[0], r[1]), t3 = _mm_unpackhi_epi32(r[2], r[3]);
+    const __m128i w0 = _mm_unpacklo_epi64(t0, t1), w1 = _mm_unpackhi_epi64(t0, t1), w2 = _mm_unpacklo_epi64(t2, t3);
+    const __m128i low4 = _mm_set1_epi8(0x0f), low2 = _mm_set1_epi8(0x03);
+    auto high2 = [&](int shift) { return _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(w2, shift), low2), 4); };
+    // g[j]: scales 4j..4j+3 of rows 0..3, one 32-bit word per row
+    const __m128i g0 = _mm_or_si128(_mm_and_si128(w0, low4), high2(0));
+    const __m128i g1 = _mm_or_si128(_mm_and_si128(w1, low4), high2(2));
+    const __m128i g2 = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(w0, 4), low4), high2(4));
+    const __m128i g3 = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(w1, 4), low4), high2(6));
+    const __m128i a0 = _mm_unpacklo_epi32(g0, g1), a1 = _mm_unpacklo_epi32(g2, g3);
+    const __m128i a2 = _mm_unpackhi_epi32(g0, g1), a3 = _mm_unpackhi_epi32(g2, g3);
+    const __m128i c32 = _mm_set1_epi8(32);
+    out[0] = _mm_sub_epi8(_mm_unpacklo_epi64(a0, a1), c32);
+    out[1] = _mm_sub_epi8(_mm_unpackhi_epi64(a0, a1), c32);
+    out[2] = _mm_sub_epi8(_mm_unpacklo_epi64(a2, a3), c32);
+    out[3] = _mm_sub_epi8(_mm_unpackhi_epi64(a2, a3), c32);
+}
 
 // 32 bytes at lo, then 32 bytes at hi (hi − 32 must be inside the same array): two masked loads. (Masked
 // forms here and below: g++ 12 -Werror flags the _mm512_undefined_* inside the plain ones, see hsum512.)
@@ -988,53 +1034,86 @@ inline __m512i join256(const std::int8_t* lo, const std::int8_t* hi) {
     return _mm512_mask_loadu_epi64(_mm512_maskz_loadu_epi64(0x0f, lo), 0xf0, hi - 32);
 }
 
-template <int R>
-inline void dot_q2_k_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
+template <class Block, int R>
+inline void dot_k2_512(std::int64_t n, const unsigned char* w, std::size_t row_stride, const block_q8_k* b, float* out) {
     static_assert(R == 1 || R == 4, "1 or 4 rows");
-    const block_q2_k* a[R];
-    for (int q = 0; q < R; ++q) a[q] = reinterpret_cast<const block_q2_k*>(w + static_cast<std::size_t>(q) * row_stride);
-    const __m512i m3 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(0x0f);
-    __m512i pick[4];
-    for (int s = 0; s < 4; ++s) pick[s] = _mm512_load_si512(q2_k_512_pick.v[s]);
+    constexpr bool q3 = std::is_same_v<Block, block_q3_k>;
+    static_assert(q3 || std::is_same_v<Block, block_q2_k>, "Q2_K or Q3_K");
+    const Block* a[R];
+    for (int q = 0; q < R; ++q) a[q] = reinterpret_cast<const Block*>(w + static_cast<std::size_t>(q) * row_stride);
+    const __m512i m3 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(0x0f), c4 = _mm512_set1_epi8(4);
+    __m512i pick[4], hbit[4];
+    for (int s = 0; s < 4; ++s) {
+        pick[s] = _mm512_load_si512(q3 ? static_cast<const void*>(q3_k_512_pick.v[s]) : static_cast<const void*>(q2_k_512_pick.v[s]));
+        hbit[s] = _mm512_load_si512(q3_k_512_hbit.v[s]);
+    }
     __m512 acc[R];
-    __m256 accm[R];
+    __m256 accm[R];  // Q2_K's mins
     for (int q = 0; q < R; ++q) acc[q] = _mm512_setzero_ps(), accm[q] = _mm256_setzero_ps();
-    stream_prefetch<R * sizeof(block_q2_k)> pf(w, row_stride);
+    stream_prefetch<R * sizeof(Block)> pf(w, row_stride);
     for (std::int64_t i = 0; i < n / 256; ++i) {
         if (R == 4) pf.step();
         const std::int8_t* xq = b[i].qs;
         __m512i xs[4];
         for (int s = 0; s < 4; ++s) xs[s] = join256(xq + 32 * s, xq + 128 + 32 * s);
         const __m256i bs = bsums16(b[i]);
+        __m128i sc3[4];     // Q3_K: the R rows' scales
+        __m512i bs_minus4;  // Q3_K: −4 · bsums in the low 256 bits, so value = scale · (u − 4) is exact in int32
+        if constexpr (q3) {
+            bs_minus4 = _mm512_maskz_broadcast_i64x4(0x0f, _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(bs, 2)));
+            if constexpr (R == 4) {
+                const std::uint8_t* const sp[4] = {a[0][i].scales, a[1][i].scales, a[2][i].scales, a[3][i].scales};
+                q3_k_scales4(sp, sc3);
+            } else {
+                sc3[0] = q3_k_scales(a[0][i].scales);
+            }
+        }
 #pragma GCC unroll 4
         for (int q = 0; q < R; ++q) {
-            const block_q2_k& A = a[q][i];
+            const Block& A = a[q][i];
             const __m512i z = _mm512_loadu_si512(A.qs);
-            const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(A.scales));
-            const __m512i scales = _mm512_and_si512(_mm512_maskz_broadcast_i32x4(0xffff, sb), m0f);
-            __m512i sumi = _mm512_setzero_si512();
-            for (int s = 0; s < 4; ++s) {
-                const __m512i u = _mm512_and_si512(s == 0 ? z : _mm512_srli_epi16(z, 2 * s), m3);
-                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(u, xs[s]), _mm512_shuffle_epi8(scales, pick[s]));
+            __m512i scales, hm, sumi;
+            if constexpr (q3) {
+                scales = _mm512_maskz_broadcast_i64x4(0x0f, _mm256_cvtepi8_epi16(sc3[q]));  // (zero-extended)
+                hm = _mm512_maskz_broadcast_i64x4(0xff, avx2::loadu(A.hmask));
+                sumi = _mm512_madd_epi16(scales, bs_minus4);
+            } else {
+                const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(A.scales));
+                scales = _mm512_and_si512(_mm512_maskz_broadcast_i32x4(0xffff, sb), m0f);
+                sumi = _mm512_setzero_si512();
+                const __m256i mins = _mm256_madd_epi16(_mm256_srli_epi16(_mm256_cvtepu8_epi16(sb), 4), bs);
+                accm[q] = _mm256_fmadd_ps(_mm256_set1_ps(-(b[i].d * avx2::half(A.dmin))), _mm256_cvtepi32_ps(mins), accm[q]);
             }
-            const __m256i msum = _mm256_madd_epi16(_mm256_srli_epi16(_mm256_cvtepu8_epi16(sb), 4), bs);
+            for (int s = 0; s < 4; ++s) {
+                __m512i u = _mm512_and_si512(s == 0 ? z : _mm512_srli_epi16(z, 2 * s), m3);
+                __m512i sc;
+                if constexpr (q3) {
+                    u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(hm, hbit[s]), u, c4);
+                    sc = _mm512_maskz_permutexvar_epi16(0xffffffffu, pick[s], scales);
+                } else {
+                    sc = _mm512_shuffle_epi8(scales, pick[s]);
+                }
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(u, xs[s]), sc);
+            }
             acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * avx2::half(A.d)), _mm512_maskz_cvtepi32_ps(0xffff, sumi), acc[q]);
-            accm[q] = _mm256_fmadd_ps(_mm256_set1_ps(-(b[i].d * avx2::half(A.dmin))), _mm256_cvtepi32_ps(msum), accm[q]);
         }
     }
-    for (int q = 0; q < R; ++q) out[q] = hsum512(acc[q]) + avx2::hsum(accm[q]);
+    for (int q = 0; q < R; ++q) out[q] = hsum512(acc[q]) + (q3 ? 0.0f : avx2::hsum(accm[q]));
 }
 }  // namespace detail
 
 inline void vec_dot4_q2_k_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
-    detail::dot_q2_k_512<4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+    detail::dot_k2_512<block_q2_k, 4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
 }
-#endif  // NOGGIN_CPU_Q2_K_512
+inline void vec_dot4_q3_k_512(std::int64_t n, const void* w, std::size_t row_stride, const void* x, float* out) {
+    detail::dot_k2_512<block_q3_k, 4>(n, static_cast<const unsigned char*>(w), row_stride, static_cast<const block_q8_k*>(x), out);
+}
+#endif  // NOGGIN_CPU_K2_512
 
 inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
-#if NOGGIN_CPU_Q2_K_512
+#if NOGGIN_CPU_K2_512
     float r;
-    detail::dot_q2_k_512<1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    detail::dot_k2_512<block_q2_k, 1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
     return r;
 #endif
     const block_q2_k* a = static_cast<const block_q2_k*>(w);
@@ -1068,6 +1147,11 @@ inline float vec_dot_q2_k_avx2(std::int64_t n, const void* w, const void* x) {
 }
 
 inline float vec_dot_q3_k_avx2(std::int64_t n, const void* w, const void* x) {
+#if NOGGIN_CPU_K2_512
+    float r;
+    detail::dot_k2_512<block_q3_k, 1>(n, static_cast<const unsigned char*>(w), 0, static_cast<const block_q8_k*>(x), &r);
+    return r;
+#endif
     const block_q3_k* a = static_cast<const block_q3_k*>(w);
     const block_q8_k* b = static_cast<const block_q8_k*>(x);
     const __m256i m3 = _mm256_set1_epi8(3);
@@ -1180,7 +1264,7 @@ inline __m256i q4k_block(const block_q4_k& a, const std::int8_t* xq, __m128i bsu
 // 1-row form reads its row four times), so their results are bit-equal.
 // Measured 2026-11-30, Q4_K (4-row forms): L2-resident, 1 thread, 28–35 vs 15–24 GB/s for the AVX2 kernel;
 // from DRAM on huge pages, 2 threads (noggin-bench-kernels --variants) 59–63 vs 40–44 GB/s.
-#if NOGGIN_CPU_Q2_K_512  // the same flags (and join256, defined with the Q2_K kernel)
+#if NOGGIN_CPU_K2_512  // the same flags (and join256, defined with the Q2_K kernel)
 #define NOGGIN_CPU_Q4_K_512 1
 #else
 #define NOGGIN_CPU_Q4_K_512 0
@@ -1598,7 +1682,7 @@ inline vec_dot_fn vec_dot_function(dtype t) {
 // bit-equal to four vec_dot_function(t) calls. Used by matmul for the types where reading 4 rows at once
 // streams faster from DRAM than 1 row at a time (measured 2026-11-30, 2 threads, 8960 × 1536: Q4_0 42.9 vs
 // 35.2 GB/s, Q4_K 40.0 vs 36.1; with AVX-512, on huge pages, Q4_K 59–63 vs 40–43, Q5_K 60–67 vs 43–47,
-// Q2_K 39–40 vs 27–29);
+// Q2_K 39–40 vs 27–29, Q3_K 42–45 vs 28–33);
 // not for Q8_0 (41.0 vs 46.8), F16 (40 vs 46–48) or AVX-512 Q6_K (47 vs 55–60 at 1536 × 8960 and 151936 ×
 // 1536), whose 4-row kernels (vec_dot4_q8_0_avx2, vec_dot4_f16_512, vec_dot4_q6_k_avx2 in AVX-512 builds)
 // stay for benchmarks and tests.
@@ -1612,6 +1696,7 @@ inline vec_dot4_fn vec_dot4_function(dtype t) {
         case dtype::q4_k: return vec_dot4_q4_k_avx2;
 #if NOGGIN_CPU_Q4_K_512
         case dtype::q2_k: return vec_dot4_q2_k_512;
+        case dtype::q3_k: return vec_dot4_q3_k_512;
         case dtype::q5_k: return vec_dot4_q5_k_512;
 #else
         case dtype::q6_k: return vec_dot4_q6_k_avx2;
