@@ -286,11 +286,26 @@ inline void i8_decode(const block_q6_k& a, std::int8_t* q, int* scales) {
 // and its 16 group scales (−32..31).
 inline void i8_decode(const block_q3_k& a, std::int8_t* q, int* scales) {
     for (int g = 0; g < 16; ++g) scales[g] = unpack_scale_q3_k(a.scales, g);
+    // element 32c + l (c = 4·half + part): bits 2·part of qs[32·half + l], high bit c of hmask[l]
+#if NOGGIN_SIMD_AVX2
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.hmask));
+    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    for (int half = 0; half < 2; ++half) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * half));
+        for (int part = 0; part < 4; ++part) {
+            const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * half + part)));
+            const __m256i high = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit), bit);
+            const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * part)), three);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(q + 128 * half + 32 * part), _mm256_sub_epi8(lo, _mm256_andnot_si256(high, four)));
+        }
+    }
+#else
     for (int j = 0; j < 256; ++j) {
         const int lo = (a.qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3;
         const int h = (a.hmask[j % 32] >> (j / 32)) & 1;
         q[j] = static_cast<std::int8_t>(lo - (h ? 0 : 4));
     }
+#endif
 }
 
 // Rows [r0, r0 + nr) of the Q3_K or Q6_K (Block) matrix w, super-block b0 / 8, into p.
