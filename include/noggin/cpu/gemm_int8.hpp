@@ -22,10 +22,12 @@
 //   m[b][i]           = Q4_0: what multiplies the activation block sum s = d_x·Σq_x (−8·d);
 //   wsum[b][i]        = Q8_0: 128·Σq of the row's block (see below); Q3_K / Q6_K: wsum[g][i] of 16-element
 //                       group g;
-//   sc[b][i], mn[b][i], dmin[i] = Q4_K / Q5_K: sub-block b's 6-bit scale and min, the super-block's dmin
-//                       (its d in d[0][i]); Q2_K the same per 16-element group g (4-bit scale and min);
-//                       Q3_K / Q6_K: sc[g][i] the signed scale of group g. A panel is exactly one K-quant
-//                       super-block (8 sub-blocks of 32).
+//   sc[b][i], dmin[i]  = Q4_K / Q5_K: sub-block b's 6-bit scale, the super-block's dmin (its d in d[0][i]);
+//                       Q2_K the same per 16-element group g (4-bit scale); Q3_K / Q6_K: sc[g][i] the
+//                       signed scale of group g. A panel is exactly one K-quant super-block (8 sub-blocks of 32);
+//   mn[h][i]          = Q4_K / Q5_K / Q2_K: the mins of 16-element groups 2h and 2h + 1 as two int16 (low,
+//                       high: sub-block h's min twice for Q4_K / Q5_K), the pair vpmaddwd multiplies by the two
+//                       bsums of the Q8_K block at once;
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
 // activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
@@ -34,7 +36,7 @@
 // activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
 // wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
 // multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
-// Q8_K block's 16-element sums) in int32 too, as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit,
+// Q8_K block's 16-element sums) in int32 too (one vpmaddwd per pair of groups), as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit,
 // Q2_K the same per 16-element group (4 steps; its pair sums ≤ 8·3·128 fit int16 without VNNI too).
 // Q6_K: signed q − 32 against q_x +
 // 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32; Q3_K the same on
@@ -126,7 +128,7 @@ struct i8_panel {
     alignas(64) float m[i8_kb * i8_mr];                   // [b][i] Q4_0: multiplier of the activation block sum
     alignas(64) std::int32_t wsum[2 * i8_kb * i8_mr];     // [b][i] Q8_0: 128·Σ quants of the block; [g][i] Q6_K
     alignas(64) std::int32_t sc[2 * i8_kb * i8_mr];       // [b][i] Q4_K: sub-block scale; [g][i] Q6_K: group scale
-    alignas(64) std::int32_t mn[2 * i8_kb * i8_mr];       // [b][i] Q4_K: sub-block min; [g][i] Q2_K: group min
+    alignas(64) std::int32_t mn[i8_kb * i8_mr];           // [h][i] mins of groups 2h, 2h + 1 as int16 pairs
     alignas(64) float dmin[i8_mr];                        // [i] Q4_K / Q2_K: the super-block's dmin
 };
 
@@ -139,11 +141,15 @@ inline void i8_clear_rows(i8_panel& p, std::int64_t nr) {
             p.m[b * i8_mr + i] = 0.0f;
             for (int s = 0; s < 8; ++s) std::memset(p.qs + b * i8_block_bytes + s * i8_step_bytes + i * 4, 0, 4);
         }
-        for (int g = 0; g < 2 * i8_kb; ++g) p.wsum[g * i8_mr + i] = 0, p.sc[g * i8_mr + i] = 0, p.mn[g * i8_mr + i] = 0;
+        for (int g = 0; g < 2 * i8_kb; ++g) p.wsum[g * i8_mr + i] = 0, p.sc[g * i8_mr + i] = 0;
+        for (int h = 0; h < i8_kb; ++h) p.mn[h * i8_mr + i] = 0;
     }
 }
 
 // --- panel packing ----------------------------------------------------------------------------------------
+
+// Two mins (0..63) as the int16 pair of one panel.mn entry.
+inline std::int32_t i8_min_pair(int low, int high) { return low | high << 16; }
 
 // Rows [r0, r0 + nr) × blocks [b0, b0 + nb) of the Q4_0 matrix w into p.
 inline void i8_pack_q4_0(const tensor_view& w, std::int64_t r0, std::int64_t nr, std::int64_t b0, int nb, i8_panel& p) {
@@ -219,7 +225,7 @@ inline void i8_pack_q4_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
                 int sc, mn;
                 unpack_scale_min_k4(a.scales, b, &sc, &mn);
                 p.sc[b * i8_mr + i] = sc;
-                p.mn[b * i8_mr + i] = mn;
+                p.mn[b * i8_mr + i] = i8_min_pair(mn, mn);
                 std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
                 for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, t[h] + 4 * s, 4);
             }
@@ -245,7 +251,8 @@ inline void i8_pack_q2_k(const tensor_view& w, std::int64_t r0, std::int64_t nr,
 #else
         for (int j = 0; j < 256; ++j) q[j] = static_cast<std::uint8_t>((a.qs[32 * (j / 128) + j % 32] >> (2 * ((j % 128) / 32))) & 3);
 #endif
-        for (int g = 0; g < 16; ++g) p.sc[g * i8_mr + i] = a.scales[g] & 0xf, p.mn[g * i8_mr + i] = a.scales[g] >> 4;
+        for (int g = 0; g < 16; ++g) p.sc[g * i8_mr + i] = a.scales[g] & 0xf;
+        for (int h = 0; h < 8; ++h) p.mn[h * i8_mr + i] = i8_min_pair(a.scales[2 * h] >> 4, a.scales[2 * h + 1] >> 4);
         for (int b = 0; b < i8_kb; ++b) {
             std::uint8_t* dst = p.qs + b * i8_block_bytes + i * 4;
             for (int s = 0; s < 8; ++s) std::memcpy(dst + s * i8_step_bytes, q + 32 * b + 4 * s, 4);
@@ -395,13 +402,14 @@ struct i8_v512 {
     static fv cvt(iv v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xffff), v); }
     static iv add32(iv a, iv b) { return _mm512_add_epi32(a, b); }
     static iv mul32(iv a, iv b) { return _mm512_mullo_epi32(a, b); }
-    static iv set32(std::int32_t v) { return _mm512_set1_epi32(v); }
 #if NOGGIN_CPU_VNNI512
     static iv dp(iv acc, iv w, iv x) { return _mm512_dpbusd_epi32(acc, w, x); }
     static iv widen(iv acc) { return acc; }  // dp's sums as int32
+    static iv dpw(iv acc, iv a, iv b) { return _mm512_dpwssd_epi32(acc, a, b); }  // + int16 pair products
 #else
     static iv dp(iv acc, iv w, iv x) { return _mm512_add_epi16(acc, _mm512_maddubs_epi16(w, x)); }
     static iv widen(iv acc) { return _mm512_madd_epi16(acc, _mm512_set1_epi16(1)); }
+    static iv dpw(iv acc, iv a, iv b) { return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b)); }
 #endif
     static fv to_float(iv acc) { return cvt(widen(acc)); }
     static fv fzero() { return _mm512_setzero_ps(); }
@@ -427,7 +435,7 @@ struct i8_v256 {
     static iv sub(iv a, iv b) { return _mm256_sub_epi32(a, b); }
     static iv add32(iv a, iv b) { return _mm256_add_epi32(a, b); }
     static iv mul32(iv a, iv b) { return _mm256_mullo_epi32(a, b); }
-    static iv set32(std::int32_t v) { return _mm256_set1_epi32(v); }
+    static iv dpw(iv acc, iv a, iv b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }  // + int16 pair products
     static fv cvt(iv v) { return _mm256_cvtepi32_ps(v); }
 #if NOGGIN_CPU_VNNI256
     static iv dp(iv acc, iv w, iv x) { return avx2::dpbusd(acc, w, x); }
@@ -534,15 +542,13 @@ inline void i8_kernel_q4_k(const i8_panel& p, const unsigned char* x, std::size_
     for (int c = 0; c < NC; ++c) {
         const unsigned char* xc = x + c * ldx;
         float dx;
-        std::int16_t bsums[16];
         std::memcpy(&dx, xc + offsetof(block_q8_k, d), sizeof dx);
-        std::memcpy(bsums, xc + offsetof(block_q8_k, bsums), sizeof bsums);
         typename V::iv m0 = V::zero(), m1 = V::zero();  // Σ_g mn_g·(sum of the column's quants of group g)
-        for (int b = 0; b < groups; ++b) {
-            const std::uint8_t* mn = reinterpret_cast<const std::uint8_t*>(p.mn + b * i8_mr);
-            const typename V::iv bs = V::set32(GroupSteps == 8 ? bsums[2 * b] + bsums[2 * b + 1] : bsums[b]);
-            m0 = V::add32(m0, V::mul32(V::load(mn), bs));
-            m1 = V::add32(m1, V::mul32(V::load(mn + 4 * L), bs));
+        for (int h = 0; h < i8_kb; ++h) {
+            const std::uint8_t* mn = reinterpret_cast<const std::uint8_t*>(p.mn + h * i8_mr);
+            const typename V::iv bs = V::bcast(xc + offsetof(block_q8_k, bsums) + 4 * h);  // bsums 2h, 2h + 1
+            m0 = V::dpw(m0, V::load(mn), bs);
+            m1 = V::dpw(m1, V::load(mn + 4 * L), bs);
         }
         const typename V::fv vdx = V::splat0(_mm_set_ss(dx));
         acc0[c] = V::mul(vdx, V::fsub(V::mul(d0, V::cvt(is0[c])), V::mul(dm0, V::cvt(m0))));
@@ -650,7 +656,10 @@ inline void i8_kernel(const i8_panel& p, int nb, const unsigned char* x, std::si
                     for (int s = g * group_steps; s < (g + 1) * group_steps; ++s)  // step s of the panel
                         for (int e = 0; e < 4; ++e) sq += p.qs[s * i8_step_bytes + i * 4 + e] * xc.qs[4 * s + e];
                     sum += p.sc[g * i8_mr + i] * sq;
-                    mins += p.mn[g * i8_mr + i] * (group_steps == 8 ? xc.bsums[2 * g] + xc.bsums[2 * g + 1] : xc.bsums[g]);
+                }
+                for (int h = 0; h < i8_kb; ++h) {
+                    const std::int32_t pair = p.mn[h * i8_mr + i];
+                    mins += (pair & 0xffff) * xc.bsums[2 * h] + (pair >> 16) * xc.bsums[2 * h + 1];
                 }
                 acc[c][i] = xc.d * (p.d[i] * static_cast<float>(sum) - p.dmin[i] * static_cast<float>(mins));
             }
