@@ -392,6 +392,40 @@ TEST_CASE("sampler: samplers sharing one scratch draw exactly what samplers with
     CHECK(run(true) == run(false));
 }
 
+TEST_CASE("sampler: reserve sizes the scratch before the first call; the tokens do not change") {
+    // The per-entry buffers a call over the vocabulary writes (logits, exps, bucket numbers, ids; the biased
+    // logits with a bias; the scores with typical-p) are there before the first sample(): a reserved
+    // sampler's first calls add at most the small per-bucket pick lists, and it draws what an unreserved
+    // one draws.
+    const size_t n = 20000;
+    std::vector<sampler_params> ps(3);
+    ps[1].biases.push_back(logit_bias{5, -std::numeric_limits<float>::infinity()});  // masked: ids written
+    ps[1].top_k = 100;
+    ps[2].typical_p = 0.9f;
+    ps[2].repeat_penalty = 1.1f;
+    for (const sampler_params& p : ps) {
+        sampler reserved(p), plain(p);
+        reserved.reserve(n);
+        const size_t before = reserved.owned_scratch_bytes();
+        CHECK(plain.owned_scratch_bytes() == 0);
+        CHECK(before >= n * (2 * sizeof(float) + sizeof(double) + sizeof(uint16_t)));
+        rng lr(3), ra(11), rb(11);
+        std::vector<float> logits(n);
+        for (int step = 0; step < 20; ++step) {
+            for (float& x : logits) x = float(lr.next_double() * 8.0);
+            const token_id a = *reserved.sample(logits.data(), n, ra), b = *plain.sample(logits.data(), n, rb);
+            CHECK(a == b);
+            reserved.accept(a);
+            plain.accept(b);
+        }
+        CHECK(reserved.owned_scratch_bytes() <= before + n * sizeof(uint32_t) / 4);
+        CHECK(plain.owned_scratch_bytes() <= reserved.owned_scratch_bytes());
+    }
+    sampler too_big;
+    too_big.reserve(sampler::max_vocab + 1);  // refused by sample() anyway: nothing reserved
+    CHECK(too_big.owned_scratch_bytes() == 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The threshold-search chain against a straightforward sort-based reference: large flat vocabularies,
 // ties, masked entries, extreme ranges and odd sizes.

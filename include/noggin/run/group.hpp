@@ -96,6 +96,7 @@ public:
             return status(status_code::invalid_argument, "reasoner_group::add: already a member of a group");
         members_.push_back(&r);
         r.sampler_.use_scratch(&sampler_scratch_);
+        r.sampler_.reserve(static_cast<std::size_t>(r.get_session().n_vocab()));
         r.group_ = this;
         r.leave_group_ = [](void* group, reasoner& member) { static_cast<reasoner_group*>(group)->remove(member); };
         return status();
@@ -215,7 +216,7 @@ public:
 
 private:
     static void release(reasoner& r) {
-        r.sampler_.use_scratch(nullptr);
+        r.sampler_.use_scratch(nullptr);  // (grown again on its first sample: this also runs in destructors)
         r.group_ = nullptr;
         r.leave_group_ = nullptr;
     }

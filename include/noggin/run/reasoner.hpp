@@ -161,6 +161,7 @@ public:
         out.think_end_ = tok.find("</think>");
         if (out.think_end_ < 0) return status(status_code::unsupported, "reasoner: the vocabulary has no </think> token");
         out.sampler_.set_params(p.sampling);
+        out.sampler_.reserve(static_cast<std::size_t>(out.session_.n_vocab()));  // not inside the first step()
         out.session_.set_should_continue(&reasoner::keep_going, &out);
         out.session_.set_interrupt(&reasoner::interrupt_check, &out);
         return status();
