@@ -429,6 +429,7 @@ bool measure_sampling(const bench_env& env, const options& o, summary& out, std:
     const float* logits = ses.logits();
     const std::size_t n = static_cast<std::size_t>(ses.n_vocab());
     sample::sampler s(p.sampling);
+    s.reserve(n);  // as a reasoner's sampler is when created
     sample::rng g(7);
     std::vector<double> ms;
     for (int i = 0; i < std::max(50, 10 * o.reps); ++i) {
