@@ -982,21 +982,18 @@ constexpr shuffle_table<N> make_shuffle_table(Pick pick) {
         for (int byte = 0; byte < 64; ++byte) t.v[i][byte] = static_cast<std::uint8_t>(pick(i, byte));
     return t;
 }
-// Vector s gives the int16 lanes of 128-bit lane L of shift s's products sub-block 2s + L % 2 (L = 0, 1) or
-// 8 + 2s + L % 2 (L = 2, 3): Q2_K from scale byte j (of the 16 in every 128-bit lane, zero-extended),
-// Q3_K from int16 j % 8 (its lanes 2–3 hold scales 8..15).
-inline constexpr shuffle_table<4> q2_k_512_pick = make_shuffle_table<4>([](int s, int byte) {
-    const int lane = byte / 16, sub = lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2;
-    return byte % 2 == 0 ? sub : 0x80;
-});
+// The sub-block whose scale multiplies 128-bit lane `lane` of shift s's products: 2s + lane (lanes 0, 1),
+// 8 + 2s + lane − 2 (lanes 2, 3).
+constexpr int k2_512_sub_block(int s, int lane) { return lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2; }
+// Q2_K: vpshufb of the scale bytes (all 16 in every 128-bit lane) into those int16 lanes, zero-extended.
+inline constexpr shuffle_table<4> q2_k_512_pick =
+    make_shuffle_table<4>([](int s, int byte) { return byte % 2 == 0 ? k2_512_sub_block(s, byte / 16) : 0x80; });
+// Q3_K: vpermw word indices into its 16 int16 scales (the low 256 bits).
 struct q3_k_512_word_pick_t {
     alignas(64) std::uint16_t v[4][32];
     constexpr q3_k_512_word_pick_t() : v{} {
         for (int s = 0; s < 4; ++s)
-            for (int w = 0; w < 32; ++w) {
-                const int lane = w / 8;
-                v[s][w] = static_cast<std::uint16_t>(lane < 2 ? 2 * s + lane : 8 + 2 * s + lane - 2);
-            }
+            for (int word = 0; word < 32; ++word) v[s][word] = static_cast<std::uint16_t>(k2_512_sub_block(s, word / 8));
     }
 };
 inline constexpr q3_k_512_word_pick_t q3_k_512_pick{};
