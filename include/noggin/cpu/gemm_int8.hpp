@@ -30,21 +30,20 @@
 //                       bsums of the Q8_K block at once;
 //   (The portable kernel stores Q4_0's signed quants q − 8 and m = 0 instead: see there.)
 // Micro-kernel: for NR columns at once, per block, 8 steps of: load the step's row vectors, broadcast 4
-// activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column
-// acc += float(sum)·(d·d_x) (+ m·s_x for Q4_0). Accumulators: 2 vectors × NR columns of int32 sums and of
-// floats. vpdpbusd multiplies unsigned by signed bytes: Q4_0 weights are the unsigned side; for Q8_0 the
-// activation is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less
-// wsum = 128·Σq_w is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums
-// multiplied by their scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the
-// Q8_K block's 16-element sums) in int32 too (one vpmaddwd per pair of groups), as vec_dot_q4_k_ref does; Q5_K the same with its fifth bit,
-// Q2_K the same per 16-element group (4 steps; its pair sums ≤ 8·3·128 fit int16 without VNNI too).
-// Q6_K: signed q − 32 against q_x +
-// 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in int32; Q3_K the same on
-// its signed 3-bit quants. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums are added in
-// int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤ 15) and
-// widened by one madd per block: the same integers. The signed kinds (Q8_0, Q6_K, Q3_K) need the unsigned
-// offset on the activations (maddubs: 255·127·2 > 2^15 per pair) and Q5_K overflows the int16 block sums
-// (8·2·31·128), so without VNNI their batches stay on the float GEMM (gemm_int8_supported says which).
+// activation bytes per column, one vpdpbusd per (vector, column) into int32 sums; then per column acc +=
+// float(sum)·(d·d_x) (+ m·s_x for Q4_0). Accumulators: 2 vectors × NR columns of int32 sums and of floats.
+// vpdpbusd multiplies unsigned by signed bytes: Q4_0 weights are the unsigned side; for Q8_0 the activation
+// is, as q_x + 128 (one xor per broadcast), and the block's integer sum Σ(q_x + 128)·q_w less wsum = 128·Σq_w
+// is exactly Σq_x·q_w. Q4_K: the unsigned nibbles as Q4_0's, the int32 sub-block sums multiplied by their
+// scales and summed over the super-block in int32 (vpmulld), the mins term Σ mn·(the Q8_K block's 16-element
+// sums) in int32 too (one vpmaddwd per pair of groups), as vec_dot_q4_k_ref does; Q5_K the same with its fifth
+// bit, Q2_K the same per 16-element group (4 steps; its pair sums ≤ 8·3·128 fit int16 without VNNI too). Q6_K:
+// signed q − 32 against q_x + 128 as Q8_0, corrected per 16-element group, times the group's scale, summed in
+// int32; Q3_K the same on its signed 3-bit quants. Without VNNI (AVX2 or AVX-512 maddubs), Q4_0's pair sums
+// are added in int16 for the whole block (≤ 16·15·128 = 30720 < 2^15, no saturation since weight quants are ≤
+// 15) and widened by one madd per block: the same integers. The signed kinds (Q8_0, Q6_K, Q3_K) need the
+// unsigned offset on the activations (maddubs: 255·127·2 > 2^15 per pair) and Q5_K overflows the int16 block
+// sums (8·2·31·128), so without VNNI their batches stay on the float GEMM (gemm_int8_supported says which).
 //
 // Numerics: per block the integer sum is exact and the float terms are those of the weight type's dot
 // product (vec_dot_q4_0_*: d_w·d_x·Σq_w·q_x − 8·d_w·s_x, with s_x rounded to f16 in Q8_1; vec_dot_q8_0_*:
