@@ -104,38 +104,31 @@ std::vector<variant> variants_of(noggin::dtype t) {
                      }});
 #endif
     }
-    if (t == noggin::dtype::q8_0) {
-        v.push_back({"avx2 1-row", noggin::cpu::vec_dot_q8_0_avx2, nullptr});
-        v.push_back({"avx2 4-row", noggin::cpu::vec_dot_q8_0_avx2, noggin::cpu::vec_dot4_q8_0_avx2});
-    }
-    if (t == noggin::dtype::q4_0) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q4_0_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q4_0_avx2, noggin::cpu::vec_dot4_q4_0_avx2});
-    }
-    if (t == noggin::dtype::q4_k) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q4_k_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q4_k_avx2, noggin::cpu::vec_dot4_q4_k_avx2});
-    }
+    // The types with a 1-row and a 4-row kernel: both, through the same tiles.
+    struct row_kernels {
+        noggin::dtype type;
+        noggin::cpu::vec_dot_fn dot;
+        noggin::cpu::vec_dot4_fn dot4;
+    };
+    namespace cpu = noggin::cpu;
+    const row_kernels pairs[] = {
+        {noggin::dtype::q8_0, cpu::vec_dot_q8_0_avx2, cpu::vec_dot4_q8_0_avx2},
+        {noggin::dtype::q4_0, cpu::vec_dot_q4_0_avx2, cpu::vec_dot4_q4_0_avx2},
+        {noggin::dtype::q4_k, cpu::vec_dot_q4_k_avx2, cpu::vec_dot4_q4_k_avx2},
+        {noggin::dtype::q6_k, cpu::vec_dot_q6_k_avx2, cpu::vec_dot4_q6_k_avx2},
 #if NOGGIN_CPU_K2_512
-    if (t == noggin::dtype::q2_k) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q2_k_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q2_k_avx2, noggin::cpu::vec_dot4_q2_k_512});
-    }
-    if (t == noggin::dtype::q3_k) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q3_k_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q3_k_avx2, noggin::cpu::vec_dot4_q3_k_512});
-    }
+        {noggin::dtype::q2_k, cpu::vec_dot_q2_k_avx2, cpu::vec_dot4_q2_k_512},
+        {noggin::dtype::q3_k, cpu::vec_dot_q3_k_avx2, cpu::vec_dot4_q3_k_512},
 #endif
 #if NOGGIN_CPU_Q4_K_512
-    if (t == noggin::dtype::q5_k) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q5_k_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q5_k_avx2, noggin::cpu::vec_dot4_q5_k_512});
-    }
+        {noggin::dtype::q5_k, cpu::vec_dot_q5_k_avx2, cpu::vec_dot4_q5_k_512},
 #endif
-    if (t == noggin::dtype::q6_k) {
-        v.push_back({"1-row", noggin::cpu::vec_dot_q6_k_avx2, nullptr});
-        v.push_back({"4-row", noggin::cpu::vec_dot_q6_k_avx2, noggin::cpu::vec_dot4_q6_k_avx2});
-    }
+    };
+    for (const row_kernels& k : pairs)
+        if (k.type == t) {
+            v.push_back({"1-row", k.dot, nullptr});
+            v.push_back({"4-row", k.dot, k.dot4});
+        }
 #endif
     v.push_back({"library (matmul)", nullptr, nullptr});  // last: what cpu::matmul picks
     return v;
